@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Prometheus's global scrape interval; the app jobs scrape faster (spec: every 10 s).
+GLOBAL_SCRAPE_INTERVAL = "15s"
+
 
 @dataclass(frozen=True)
 class ScrapeJob:

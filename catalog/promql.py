@@ -36,8 +36,8 @@ def increase(metric: Metric | str, *matchers: str, window: str) -> str:
 
 
 def sum_rate(metric: Metric | str, *matchers: str, by: str = "", window: str = RATE_INTERVAL) -> str:
-    grouping = f" by ({by})" if by else ""
-    return f"sum{grouping} ({rate(metric, *matchers, window=window)})"
+    grouping = f" by ({by}) " if by else ""
+    return f"sum{grouping}({rate(metric, *matchers, window=window)})"
 
 
 def completed_rate(*matchers: str, by: str = "", window: str = RATE_INTERVAL) -> str:

@@ -76,9 +76,11 @@ def _extra(
         defaults["mappings"] = list(mappings)
     if custom:
         defaults["custom"] = custom
-    extra: dict = {"description": description, "fieldConfig": {"defaults": defaults}}
     if links:
-        extra["links"] = list(links)
+        # Data links (on the values), which is where Grafana keeps per-value links; panel-level links
+        # are dashboard links in Grafana's model and carry a dozen mandatory fields.
+        defaults["links"] = list(links)
+    extra: dict = {"description": description, "fieldConfig": {"defaults": defaults}}
     if options:
         extra["options"] = options
     return extra

@@ -25,7 +25,7 @@ def datasource_variable() -> G.Template:
         label="Data source",
         query="prometheus",
         type="datasource",
-        default=PROMETHEUS.name,
+        default=PROMETHEUS.uid,
         description="The Prometheus every panel queries.",
     )
 
