@@ -28,11 +28,15 @@ class ScrapeJob:
         return int(self.address.rsplit(":", 1)[1])
 
 
+# The OpenTelemetry Collector's Prometheus exporter: the collector listens here (stack/otel_collector.py) and
+# Prometheus scrapes it here, so both take the port from this one constant.
+OTEL_COLLECTOR_METRICS_PORT = 8889
+
 API_GATEWAY = ScrapeJob("api-gateway", "API Gateway", "host.docker.internal:8007", scrape_interval="10s")
 CELERY_WORKER = ScrapeJob("celery-worker", "Celery Worker", "host.docker.internal:8006", scrape_interval="10s")
 NODE_EXPORTER = ScrapeJob("node-exporter", "Node Exporter", "node-exporter:9100")
 CADVISOR = ScrapeJob("cadvisor", "cAdvisor", "host.docker.internal:8080")
-OTEL_COLLECTOR = ScrapeJob("otel-collector", "OTel Collector", "otel-collector:8889")
+OTEL_COLLECTOR = ScrapeJob("otel-collector", "OTel Collector", f"otel-collector:{OTEL_COLLECTOR_METRICS_PORT}")
 
 # The order here is the order of the service-health tiles on the System Overview dashboard.
 SCRAPE_JOBS: tuple[ScrapeJob, ...] = (API_GATEWAY, CELERY_WORKER, NODE_EXPORTER, CADVISOR, OTEL_COLLECTOR)
