@@ -29,10 +29,7 @@ root_option = click.option(
 
 
 def resolve_root(root: Path | None) -> Path:
-    resolved = (root or find_root(Path.cwd())).resolve()
-    if str(resolved) not in sys.path:
-        sys.path.insert(0, str(resolved))
-    return resolved
+    return (root or find_root(Path.cwd())).resolve()
 
 
 def report_problems(error: BuildError, verb: str) -> None:

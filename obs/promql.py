@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import promql_parser
 
@@ -32,9 +33,9 @@ def substitute(expr: str, variables: Mapping[str, str] | None = None) -> str:
 
     def value(match: re.Match[str]) -> str:
         name = next(group for group in match.groups() if group)
-        if name in BUILTIN_SAMPLES:
-            return BUILTIN_SAMPLES[name]
-        return variables.get(name, USER_VARIABLE_SAMPLE)
+        if name in variables:
+            return variables[name]
+        return BUILTIN_SAMPLES.get(name, USER_VARIABLE_SAMPLE)
 
     return VARIABLE.sub(value, expr)
 
@@ -60,3 +61,47 @@ def variable_query_error(query: str, variables: Mapping[str, str] | None = None)
     if query.strip().startswith(("label_names(", "metrics(")):
         return None
     return parse_error(query, variables)
+
+
+@dataclass(frozen=True)
+class SeriesUse:
+    """A series an expression selects, and the function that directly consumes its range (if any)."""
+
+    name: str
+    function: str | None  # "rate", "increase", ... for a range selector; None for an instant selector
+    range: str | None  # the range as written, e.g. "5m"
+
+
+RATE_FUNCTIONS = frozenset({"rate", "irate", "increase", "resets"})
+
+
+def series_uses(expr: str, variables: Mapping[str, str] | None = None) -> list[SeriesUse]:
+    """Every series selector in `expr` (after variable substitution), in order of appearance."""
+    return list(_walk(promql_parser.parse(substitute(expr, variables)), None))
+
+
+def _walk(node: object, function: str | None):
+    if isinstance(node, promql_parser.VectorSelector):
+        yield SeriesUse(node.name or _name_matcher(node), None, None)
+    elif isinstance(node, promql_parser.MatrixSelector):
+        selector = node.vector_selector
+        yield SeriesUse(selector.name or _name_matcher(selector), function, promql_parser.display_duration(node.range))
+    elif isinstance(node, promql_parser.Call):
+        for argument in node.args:
+            yield from _walk(argument, node.func.name)
+    elif isinstance(node, promql_parser.BinaryExpr):
+        yield from _walk(node.lhs, None)
+        yield from _walk(node.rhs, None)
+    elif isinstance(node, promql_parser.AggregateExpr):
+        yield from _walk(node.expr, None)
+        if node.param is not None:
+            yield from _walk(node.param, None)
+    elif isinstance(node, promql_parser.ParenExpr | promql_parser.UnaryExpr | promql_parser.SubqueryExpr):
+        yield from _walk(node.expr, None)
+
+
+def _name_matcher(selector: object) -> str:
+    for matcher in selector.matchers.matchers:  # type: ignore[attr-defined]
+        if matcher.name == "__name__":
+            return matcher.value
+    return ""

@@ -12,6 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 
 from catalog.grafana import GRAFANA_VERSION
@@ -32,14 +33,30 @@ def _schema(name: str) -> dict[str, Any] | None:
     return json.loads(resource.read_text(encoding="utf-8"))
 
 
+class SchemaCheck:
+    """A compiled fast validator for the common, valid case, and jsonschema for the full list of errors
+    (with paths) once the fast one says there is one. fastjsonschema generates Python code from the
+    schema and is ~10x faster, but stops at the first error and says less about it."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self._fast = fastjsonschema.compile(schema)
+        self._full = jsonschema.Draft7Validator(schema)
+
+    def iter_errors(self, instance: Any) -> Iterator[jsonschema.ValidationError]:
+        try:
+            self._fast(instance)
+        except fastjsonschema.JsonSchemaException:
+            yield from self._full.iter_errors(instance)
+
+
 @cache
-def _validator(name: str, definition: str | None = None) -> jsonschema.Draft7Validator | None:
+def _validator(name: str, definition: str | None = None) -> SchemaCheck | None:
     schema = _schema(name)
     if schema is None:
         return None
     if definition is not None:
         schema = {**schema, "$ref": f"#/definitions/{definition}"}
-    return jsonschema.Draft7Validator(schema)
+    return SchemaCheck(schema)
 
 
 def panels_with_paths(document: dict[str, Any]) -> Iterator[tuple[dict[str, Any], list[str | int]]]:

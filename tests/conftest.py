@@ -1,0 +1,48 @@
+"""Shared fixtures: the repository, and throw-away copies of it to break on purpose."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from obs.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+# What a project is made of: content folders, and the compiled output they produce.
+PROJECT_PARTS = ("pyproject.toml", "dashboards", "datasources", "alerts", "stack", "monitoring",
+                 "docker-compose.yml", "lint-exclusions.yml")
+
+
+@pytest.fixture
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the project's content and compiled output, safe to break."""
+    root = tmp_path / "project"
+    root.mkdir()
+    for part in PROJECT_PARTS:
+        source = REPO / part
+        if source.is_dir():
+            shutil.copytree(source, root / part, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.is_file():
+            shutil.copy2(source, root / part)
+    return root
+
+
+def run_obs(*args: str):
+    """Run the CLI in-process; returns click's Result (exit_code, stdout, stderr)."""
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def tree_digest(root: Path, folder: str = "monitoring") -> dict[str, str]:
+    """Path -> sha256 of every file under `folder`: to prove a failed build wrote nothing."""
+    base = root / folder
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(base.rglob("*")) if p.is_file()}

@@ -1,0 +1,153 @@
+"""Every way a dashboard module can be wrong gives one line naming the file, the dashboard and panel,
+the JSON path and the reason; the exit code is 1; and not one file is written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import run_obs, tree_digest
+
+SYSTEM = "dashboards/system_overview.py"
+ANALYTICS = "dashboards/evaluation_analytics.py"
+
+
+def edit(project: Path, module: str, old: str, new: str) -> None:
+    path = project / module
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {module}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def failing_build(project: Path) -> list[str]:
+    """Run the build after also making a harmless change elsewhere, and prove nothing was written."""
+    edit(project, "dashboards/container_overview.py", '"Containers"', '"Running containers"')
+    before = tree_digest(project)
+    result = run_obs("build", "--root", str(project))
+    assert result.exit_code == 1
+    assert tree_digest(project) == before, "a failed build must write nothing"
+    assert "nothing written" in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert errors
+    return errors
+
+
+def test_module_that_fails_to_import(project):
+    (project / "dashboards/broken.py").write_text("import grafanalib.core as G\n\ndashboard = G.Dashboard(\n")
+    [line] = failing_build(project)
+    assert line.startswith("error: dashboards/broken.py: module: failed to import: SyntaxError")
+    assert "(line 3)" in line
+
+
+def test_module_that_raises_while_importing(project):
+    (project / "dashboards/raises.py").write_text("x = 1\nraise RuntimeError('catalog lookup failed')\n")
+    [line] = failing_build(project)
+    assert line == "error: dashboards/raises.py: module: failed to import: RuntimeError: catalog lookup failed (line 2)"
+
+
+def test_module_that_returns_a_wrong_object(project):
+    (project / "dashboards/wrong.py").write_text("dashboard = {'title': 'not grafanalib'}\n")
+    [line] = failing_build(project)
+    assert line == "error: dashboards/wrong.py: module: `dashboard` must be a Dashboard, got dict"
+
+
+def test_module_without_a_dashboard(project):
+    (project / "dashboards/empty.py").write_text("TITLE = 'forgot the dashboard'\n")
+    [line] = failing_build(project)
+    assert line == "error: dashboards/empty.py: module: defines no `dashboard` (a grafanalib Dashboard)"
+
+
+def test_two_dashboards_with_one_uid(project):
+    text = (project / SYSTEM).read_text()
+    (project / "dashboards/zz_copy.py").write_text(text.replace('title=grafana.SYSTEM_OVERVIEW.title', 'title="Copy"'))
+    [line] = failing_build(project)
+    assert line == ("error: dashboards/zz_copy.py: dashboard 'obs-system-overview': $.uid: "
+                    "duplicate uid, also used by dashboards/system_overview.py")
+
+
+@pytest.mark.parametrize("uid, reason", [
+    ("has space", "uid must be 1-40 characters"),
+    ("x" * 41, "uid must be 1-40 characters"),
+])
+def test_uid_that_grafana_would_reject(project, uid, reason):
+    edit(project, SYSTEM, "uid=grafana.SYSTEM_OVERVIEW.uid", f"uid={uid!r}")
+    [line] = failing_build(project)
+    assert line.startswith(f"error: dashboards/system_overview.py: dashboard {uid!r}: $.uid: {reason}")
+
+
+def test_schema_violation_names_the_json_path(project):
+    edit(project, SYSTEM, 'refresh="30s",', 'refresh="30s", graphTooltip=7,')
+    [line] = failing_build(project)
+    assert line.startswith("error: dashboards/system_overview.py -> monitoring/grafana/dashboards/"
+                           "obs-system-overview.json: dashboard 'obs-system-overview': $.graphTooltip: 7 is not one of")
+
+
+def test_panel_plugin_schema_violation_names_the_panel(project):
+    edit(project, SYSTEM, "color_mode=\"background\",\n    )\n\n\nfiring_alerts_count",
+         "color_mode=\"rainbow\",\n    )\n\n\nfiring_alerts_count")
+    errors = failing_build(project)
+    assert len(errors) == 5  # one per service tile
+    assert re.match(r"error: .*obs-system-overview.json: dashboard 'obs-system-overview' panel 'API Gateway' "
+                    r"\(id 2\): \$\.panels\[1\]\.options\.colorMode: 'rainbow' is not one of", errors[0])
+
+
+def test_promql_syntax_error_names_file_dashboard_panel_and_path(project):
+    edit(project, ANALYTICS, 'target(q.success_ratio(*APP), "success rate")',
+         'target("sum(rate(evaluations_total[5m])", "success rate")')
+    [line] = failing_build(project)
+    assert line.startswith(
+        "error: dashboards/evaluation_analytics.py -> monitoring/grafana/dashboards/obs-evaluation-analytics.json: "
+        "dashboard 'obs-evaluation-analytics' panel 'Success rate' (id 10): $.panels[9].targets[0].expr: "
+        "PromQL does not parse: ")
+
+
+def test_promql_with_grafana_variables_parses(project):
+    """$__rate_interval, $__range, $job and textbox values are substituted before parsing, so the
+    project's queries (full of them) build; a stray token after substitution still fails."""
+    edit(project, ANALYTICS, 'target(q.success_ratio(*APP), "success rate")',
+         'target("rate(evaluations_total[$__rate_interval]) $job", "success rate")')
+    [line] = failing_build(project)
+    assert "$.panels[9].targets[0].expr: PromQL does not parse" in line
+
+
+def test_overlapping_panels(project):
+    module = project / "dashboards/container_overview.py"
+    module.write_text(module.read_text() + (
+        "\nfrom grafanalib.core import GridPos\n"
+        "dashboard.panels[-1].gridPos = GridPos(h=8, w=8, x=10, y=24)\n"))
+    [line] = failing_build(project)
+    assert re.search(r"panel 'Restarts by container' \(id \d+\): \$\.panels\[\d+\]\.gridPos: overlaps the panel at "
+                     r"\$\.panels\[\d+\]", line)
+
+
+def test_panel_past_the_grid(project):
+    module = project / "dashboards/container_overview.py"
+    module.write_text(module.read_text() + (
+        "\nfrom grafanalib.core import GridPos\n"
+        "dashboard.panels[-1].gridPos = GridPos(h=8, w=8, x=20, y=60)\n"))
+    [line] = failing_build(project)
+    assert "gridPos: x+w = 28 runs past the 24-column grid" in line
+
+
+def test_panel_without_description(project):
+    module = project / "dashboards/container_overview.py"
+    module.write_text(module.read_text() + "\ndashboard.panels[-1].extraJson['description'] = ''\n")
+    [line] = failing_build(project)
+    assert re.search(r"panel 'Restarts by container' \(id \d+\): \$\.panels\[\d+\]\.description: "
+                     r"panel has no description$", line)
+
+
+def test_panel_with_unprovisioned_datasource(project):
+    module = project / "dashboards/container_overview.py"
+    module.write_text(module.read_text() + (
+        "\ndashboard.panels[-1].dataSource = {'type': 'prometheus', 'uid': 'someone-elses-prometheus'}\n"))
+    errors = failing_build(project)
+    assert any("datasource uid 'someone-elses-prometheus' is not provisioned by datasources/" in e for e in errors)
+
+
+def test_every_problem_is_reported_at_once(project):
+    (project / "dashboards/broken.py").write_text("dashboard = (\n")
+    (project / "dashboards/wrong.py").write_text("dashboard = 42\n")
+    errors = failing_build(project)
+    assert len(errors) == 2
