@@ -94,5 +94,34 @@ def validate(root: Path | None) -> None:
     click.echo(f"{len(files)} files valid" + (f", {len(TOOL_CHECKS)} tool checks passed" if TOOL_CHECKS else ""))
 
 
+@main.command("lint")
+@root_option
+@click.option("--rule", "rules", multiple=True, help="Run only this rule (repeatable).")
+@click.option("--list-rules", is_flag=True, help="List the rules with their reason and fix, and exit.")
+def lint_command(root: Path | None, rules: tuple[str, ...], list_rules: bool) -> None:
+    """Lint the compiled files with named rules (exclusions, each with a reason, in lint-exclusions.yml)."""
+    from obs import lint
+
+    if list_rules:
+        for item in lint.RULES:
+            click.echo(f"{item.name}\n  why: {item.reason}\n  fix: {item.fix}")
+        return
+    unknown = set(rules) - {item.name for item in lint.RULES}
+    if unknown:
+        raise click.BadParameter(f"unknown rule(s): {', '.join(sorted(unknown))}", param_hint="--rule")
+    try:
+        findings, excluded = lint.lint(resolve_root(root), set(rules) or None)
+    except lint.LintConfigError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    for finding in findings:
+        click.echo(f"error: {finding}", err=True)
+    summary = f"{len(findings)} finding{'s' if len(findings) != 1 else ''}, {excluded} excluded"
+    if findings:
+        click.echo(summary, err=True)
+        sys.exit(1)
+    click.echo(summary)
+
+
 if __name__ == "__main__":
     main()
