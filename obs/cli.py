@@ -123,5 +123,87 @@ def lint_command(root: Path | None, rules: tuple[str, ...], list_rules: bool) ->
     click.echo(summary)
 
 
+@main.command("demo-exporter")
+@click.option("--role", type=click.Choice(["worker", "gateway", "cadvisor", "collector"]), default="worker",
+              show_default=True, help="Which scrape target to stand in for.")
+@click.option("--port", type=int, required=True, help="Port to serve /metrics on (loopback).")
+@click.option("--failure-rate", type=click.FloatRange(0, 1), default=0.05, show_default=True)
+@click.option("--slow", is_flag=True, help="Evaluations take about 8x longer.")
+def demo_exporter(role: str, port: int, failure_rate: float, slow: bool) -> None:
+    """Serve the platform's metrics with realistic values; POST /control?failure_rate=0.6 degrades it."""
+    import time
+
+    from obs.demo_exporter import DemoExporter
+
+    with DemoExporter(role, port=port, failure_rate=failure_rate, slow=slow) as exporter:
+        click.echo(f"{role} metrics on {exporter.url}/metrics; Ctrl-C to stop")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+@main.command("stack-local")
+@root_option
+@click.option("--interval", default=None, help="Override scrape and rule evaluation intervals (e.g. 5s).")
+def stack_local(root: Path | None, interval: str | None) -> None:
+    """Run Prometheus, Alertmanager, node-exporter and demo exporters on loopback from the compiled config."""
+    import time
+
+    from obs.local_stack import LocalStack, LocalStackError
+
+    def show(receiver: str, body: dict) -> None:
+        for alert in body.get("alerts") or []:
+            click.echo(f"alert {alert.get('status')}: {alert['labels'].get('alertname')} "
+                       f"(severity {alert['labels'].get('severity')}) -> receiver {receiver}")
+
+    try:
+        with LocalStack(resolve_root(root), interval=interval, on_alert=show) as stack:
+            click.echo(f"Prometheus   {stack.prometheus_url}")
+            click.echo(f"Alertmanager {stack.alertmanager_url}")
+            for job, exporter in sorted(stack.exporters.items()):
+                click.echo(f"{job:<12} {exporter.url}/metrics (demo exporter, role {exporter.role})")
+            worker = stack.exporters.get("celery-worker")
+            if worker is not None:
+                click.echo(f"degrade:     curl -X POST '{worker.url}/control?failure_rate=0.6'")
+            click.echo(f"verify:      obs verify --prometheus-url {stack.prometheus_url}")
+            click.echo("Ctrl-C to stop")
+            try:
+                while True:
+                    time.sleep(1)
+            except KeyboardInterrupt:
+                click.echo("stopping")
+    except LocalStackError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@root_option
+@click.option("--prometheus-url", required=True, envvar="PROMETHEUS_URL", help="Prometheus to query.")
+@click.option("--allow-empty", "allow_empty", multiple=True, metavar="UID/PANEL=REASON",
+              help="A panel that may be empty, with the reason (adds to verify-allow-empty.yml).")
+@click.option("--range", "window", default=300.0, show_default=True, help="Seconds of history to query.")
+@click.option("--rate-interval", default="1m", show_default=True,
+              help="What $__rate_interval stands for (Grafana: 4x the scrape interval).")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table")
+def verify(root: Path | None, prometheus_url: str, allow_empty: tuple[str, ...], window: float,
+           rate_interval: str, output_format: str) -> None:
+    """Run every panel query, check every rule and scrape target, against a real Prometheus."""
+    from obs import verify as verifying
+
+    project = resolve_root(root)
+    try:
+        allowed = verifying.load_allow_empty(project, list(allow_empty))
+        report = verifying.verify(verifying.Prometheus(prometheus_url), project, allowed, window=window,
+                                  rate_interval=rate_interval)
+    except (ValueError, verifying.PrometheusError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    click.echo(report.to_json() if output_format == "json" else verifying.format_table(report))
+    sys.exit(1 if report.failed else 0)
+
+
 if __name__ == "__main__":
     main()
