@@ -8,7 +8,7 @@ BIN := .venv/bin
 endif
 INSTALLED := $(BIN)/.obs-installed
 
-.PHONY: dashboards build check validate lint test test-e2e bench system-deps clean
+.PHONY: dashboards build check validate lint test test-e2e bench stack-local system-deps clean
 
 dashboards: $(INSTALLED)
 	$(BIN)/obs build
@@ -23,15 +23,22 @@ validate: $(INSTALLED)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
+	$(BIN)/obs lint
 
 test: $(INSTALLED) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/obs build --check
 	$(BIN)/obs validate
+	$(BIN)/obs lint
 	$(BIN)/pytest -q
 
 test-e2e: $(INSTALLED) system-deps
 	$(BIN)/pytest -q -m e2e
+
+# Prometheus, Alertmanager, node-exporter and demo exporters on loopback; Ctrl-C stops everything.
+stack-local: $(INSTALLED) system-deps
+	$(BIN)/obs build
+	$(BIN)/obs stack-local
 
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/bench_build.py
