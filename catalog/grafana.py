@@ -55,3 +55,6 @@ class Folder:
 # Everything obs pushes lives in this folder and carries this tag; `obs push --prune` touches nothing else.
 FOLDER = Folder(uid="obs-medical-evaluation", title="Medical Evaluation Platform")
 MANAGED_TAG = "obs-managed"
+
+# Where people open Grafana (spec: http://localhost:3000). Alert notifications link to panels under it.
+GRAFANA_URL = "http://localhost:3000"

@@ -8,7 +8,11 @@ Ratios are fractions (0-1): panels show them with Grafana's `percentunit`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
+
+# Alertmanager routes on these (alerts/alertmanager.py): critical pages the on-call, warning goes to the team.
+Severity = Literal["critical", "warning"]
+SEVERITIES: tuple[str, ...] = get_args(Severity)
 
 
 @dataclass(frozen=True)
@@ -17,7 +21,7 @@ class Threshold:
     warn: float  # the early-warning level shown amber on dashboards; it does not alert
     bad_when: Literal["above", "below"]
     for_: str  # how long the condition must hold before the alert fires
-    severity: Literal["warning", "critical"]
+    severity: Severity
 
     def __post_init__(self) -> None:
         earlier = self.warn < self.value if self.bad_when == "above" else self.warn > self.value
@@ -28,6 +32,18 @@ class Threshold:
     def comparison(self) -> str:
         """The PromQL comparison operator that is true when the condition is bad."""
         return ">" if self.bad_when == "above" else "<"
+
+    def breached(self, expr: str) -> str:
+        """The alert condition: `expr` on the bad side of the threshold."""
+        return f"{expr} {self.comparison} {self.value!r}"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """An alert without a numeric threshold (a target down, evaluations stalled): how long, how bad."""
+
+    for_: str
+    severity: Severity
 
 
 # Spec: "Success rate < 80% for 5 minutes, severity warning".
@@ -42,6 +58,16 @@ HOST_MEMORY = Threshold(value=0.90, warn=0.75, bad_when="above", for_="5m", seve
 HOST_DISK = Threshold(value=0.90, warn=0.80, bad_when="above", for_="15m", severity="warning")
 # Not in the spec: P95 evaluation latency; slow LLM calls are the first sign of provider trouble.
 EVALUATION_P95_SECONDS = Threshold(value=30.0, warn=15.0, bad_when="above", for_="10m", severity="warning")
+
+# Not in the spec: the API gateway or the Celery worker cannot be scraped; evaluations stop. A minute is six
+# failed scrapes at the app jobs' 10 s interval, so one slow scrape does not page anyone.
+SERVICE_DOWN = Condition(for_="1m", severity="critical")
+# Not in the spec: an exporter (node-exporter, cAdvisor, the collector) cannot be scraped; the platform still
+# works, but the alerts and panels that read it are blind.
+EXPORTER_DOWN = Condition(for_="5m", severity="warning")
+# Not in the spec: evaluations are being started and the worker is up, yet none completes, either way. Neither
+# rate alert can see this (no completions, no ratio); ten minutes is far beyond the slowest evaluation.
+EVALUATIONS_STALLED = Condition(for_="10m", severity="critical")
 
 # Spec, TraceQL examples: "Find slow evaluations: {duration>5s}". The trace panels use it as is.
 SLOW_EVALUATION = "5s"

@@ -23,8 +23,9 @@ from obs.errors import Problem, json_path
 DASHBOARD_DIR = "monitoring/grafana/dashboards"
 DATASOURCES_FILE = "monitoring/grafana/provisioning/datasources/datasources.yml"
 DASHBOARD_PROVIDER_FILE = "monitoring/grafana/provisioning/dashboards/dashboards.yml"
+RULES_DIR = "monitoring/prometheus/rules"
 # Directories the build owns entirely: a file there that the build does not produce is stale.
-GENERATED_DIRS: list[tuple[str, str]] = [(DASHBOARD_DIR, "*.json")]
+GENERATED_DIRS: list[tuple[str, str]] = [(DASHBOARD_DIR, "*.json"), (RULES_DIR, "*.yml")]
 
 
 @dataclass(frozen=True)
