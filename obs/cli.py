@@ -205,5 +205,11 @@ def verify(root: Path | None, prometheus_url: str, allow_empty: tuple[str, ...],
     sys.exit(1 if report.failed else 0)
 
 
+from obs.diff_cli import diff, preview  # noqa: E402  (the commands live in their own module)
+
+main.add_command(diff)
+main.add_command(preview)
+
+
 if __name__ == "__main__":
     main()

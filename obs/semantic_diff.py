@@ -209,11 +209,61 @@ def without(document: dict[str, Any], *keys: str) -> dict[str, Any]:
     return out
 
 
-def line_diff(old: str, new: str) -> list[str]:
-    """A unified diff of two texts, whole (no hunk headers): lines start with '-', '+' or ' '."""
-    old_lines, new_lines = (old or "").splitlines(), (new or "").splitlines()
+def line_diff(old: str | list[str], new: str | list[str]) -> list[str]:
+    """A unified diff of two texts (or lists of lines), whole (no hunk headers): lines start with '-', '+'
+    or ' '."""
+    old_lines = old if isinstance(old, list) else (old or "").splitlines()
+    new_lines = new if isinstance(new, list) else (new or "").splitlines()
     lines = list(difflib.unified_diff(old_lines, new_lines, lineterm="", n=max(len(old_lines), len(new_lines))))
     return [line for line in lines[2:] if not line.startswith("@@")]
+
+
+SPLIT_WIDTH = 100
+BINARY_OPERATOR = re.compile(r" (?:or|and|unless|atan2|==|!=|>=|<=|>|<|[-+*/%^])(?: bool)? ")
+
+
+def expression_lines(expr: str, width: int = SPLIT_WIDTH) -> list[str]:
+    """A long one-line PromQL expression cut before each binary operator (outside strings, label
+    matchers and ranges), continuation lines indented by their parenthesis depth; so that a line diff
+    points at the operand that changed. Shorter or multi-line expressions are left as they are."""
+    if "\n" in expr or len(expr) <= width:
+        return expr.splitlines() or [""]
+    cuts: list[tuple[int, int]] = []  # (index of the space before the operator, parenthesis depth)
+    depth = nested = 0
+    quote: str | None = None
+    escaped = False
+    for index, char in enumerate(expr):
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = None
+        elif char in "\"'`":
+            quote = char
+        elif char in "{[":
+            nested += 1
+        elif char in "}]":
+            nested = max(nested - 1, 0)
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(depth - 1, 0)
+        elif char == " " and not nested and index and BINARY_OPERATOR.match(expr, index):
+            cuts.append((index, depth))
+    if not cuts:
+        return [expr]
+    lines, start, indent = [], 0, 0
+    for index, level in cuts:
+        lines.append("  " * indent + expr[start:index])
+        start, indent = index + 1, level
+    lines.append("  " * indent + expr[start:])
+    return lines
+
+
+def expression_diff(old: str, new: str) -> list[str]:
+    return line_diff(expression_lines(old or ""), expression_lines(new or ""))
 
 
 NUMBER = re.compile(r"(?<![\w.$])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])")
@@ -242,7 +292,9 @@ def text_change(subject_kind: str, subject: str, field_name: str, old: Any, new:
     """A change to a text field: with a line diff when the text is long or is a query."""
     change = Change(subject_kind, subject, "changed", field_name, old, new, ref=dict(ref or {}))
     if isinstance(old, str) and isinstance(new, str):
-        if field_name.startswith(("query", "expr")) or len(old) + len(new) > 100 or "\n" in old + new:
+        if field_name.startswith(("query", "expr")):
+            change.diff = expression_diff(old, new)
+        elif len(old) + len(new) > 100 or "\n" in old + new:
             change.diff = line_diff(old, new)
         if field_name.startswith(("query", "expr")):
             change.note = number_changes(old, new)
@@ -554,11 +606,11 @@ def query_changes(kind: str, name: str, old: dict[str, Any], new: dict[str, Any]
         label = f"query {ref_id}"
         if after is None:
             expr = str(before.get("expr", "")) if before else ""
-            changes.append(Change(kind, name, "changed", label, expr, None, line_diff(expr, ""),
+            changes.append(Change(kind, name, "changed", label, expr, None, expression_diff(expr, ""),
                                   note="query removed", ref=ref))
         elif before is None:
             expr = str(after.get("expr", ""))
-            changes.append(Change(kind, name, "changed", label, None, expr, line_diff("", expr),
+            changes.append(Change(kind, name, "changed", label, None, expr, expression_diff("", expr),
                                   note="query added", ref=ref))
         else:
             if before.get("expr") != after.get("expr"):
@@ -758,8 +810,8 @@ def alertmanager_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Chang
                 if k not in old_inhibit]
     changes += [Change("inhibit rule", _inhibit_outline(r), "removed") for k, r in old_inhibit.items()
                 if k not in new_inhibit]
-    changes += setting_changes("setting", "alertmanager", without(old, "route", "receivers", "inhibit_rules"),
-                               without(new, "route", "receivers", "inhibit_rules"))
+    others = ("route", "receivers", "inhibit_rules")
+    changes += setting_changes("alertmanager setting", "alertmanager", without(old, *others), without(new, *others))
     return changes
 
 
@@ -807,8 +859,8 @@ def diff_datasources(old: Documents, new: Documents) -> list[Section]:
                 changes += setting_changes("datasource", name, without(old_items[name], "name"),
                                            without(new_items[name], "name"))
         if isinstance(before, dict) and isinstance(after, dict):
-            changes += setting_changes("setting", "datasource provisioning", without(before, "datasources"),
-                                       without(after, "datasources"))
+            changes += setting_changes("provisioning setting", "datasource provisioning",
+                                       without(before, "datasources"), without(after, "datasources"))
         if changes:
             status = "added" if path not in old else "removed" if path not in new else "changed"
             sections.append(Section("datasources", path, "Grafana datasources", status, [path], changes))
@@ -842,15 +894,18 @@ register_kind("datasources", (DATASOURCES_FILE,), diff_datasources)
 # --- Rendering ---------------------------------------------------------------------------------------
 
 def _grouped(changes: list[Change]) -> Iterator[tuple[tuple[str, str], list[Change]]]:
-    """Changes grouped by subject, in first-seen order."""
-    groups: dict[tuple[str, str], list[Change]] = {}
+    """Changes grouped by subject (two panels may share a title: their ids tell them apart), in
+    first-seen order."""
+    groups: dict[tuple[str, str, Any, Any], list[Change]] = {}
     for change in changes:
-        groups.setdefault((change.subject_kind, change.subject), []).append(change)
-    yield from groups.items()
+        key = (change.subject_kind, change.subject, change.ref.get("old_id"), change.ref.get("new_id"))
+        groups.setdefault(key, []).append(change)
+    for (kind, name, _, _), group in groups.items():
+        yield (kind, name), group
 
 
 def _subject(kind: str, name: str, changes: list[Change]) -> str:
-    if kind == "setting":
+    if kind.endswith("setting"):
         return name
     if kind == "route":
         return f"route {name}"
