@@ -210,6 +210,10 @@ from obs.diff_cli import diff, preview  # noqa: E402  (the commands live in thei
 main.add_command(diff)
 main.add_command(preview)
 
+from obs.push_cli import push  # noqa: E402  (obs push: obs/push.py)
+
+main.add_command(push)
+
 
 if __name__ == "__main__":
     main()
