@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import run_obs, tree_digest
+from conftest import REPO, run_obs, tree_digest
 
 from catalog import jobs
 from catalog.grafana import GRAFANA_VERSION
@@ -24,9 +24,9 @@ SERVICES = {"grafana", "prometheus", "alertmanager", "tempo", "otel-collector", 
 
 
 @pytest.fixture(scope="module")
-def built(repo) -> dict[str, Any]:
+def built() -> dict[str, Any]:
     """path -> parsed document, for the stack files of a fresh in-memory build."""
-    return {a.path: yaml.safe_load(a.text) for a in build_artifacts(repo) if a.path in STACK_FILES}
+    return {a.path: yaml.safe_load(a.text) for a in build_artifacts(REPO) if a.path in STACK_FILES}
 
 
 @pytest.fixture
