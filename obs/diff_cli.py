@@ -215,7 +215,9 @@ def build_base(root: Path, produced: set[str]) -> tuple[dict[str, str], str]:
     if base.ok:
         return base.files, ""
     count = len(base.problems)
-    why = f"{count} problem{'s' if count != 1 else ''}, first: {base.problems[0]}"
+    # A module that does not import usually explains the rest (alerts linking to its dashboard...).
+    causes = sorted(base.problems, key=lambda p: "failed to import" not in p and "crashed" not in p)
+    why = f"{count} problem{'s' if count != 1 else ''}: " + "; ".join(causes[:2]) + ("; ..." if count > 2 else "")
     if (root / "obs" / "build.py").is_file():
         own = build_tree(root, own_toolkit=True)
         if own.ok:
@@ -264,13 +266,16 @@ def _fail(message: str) -> None:
 @click.option("--password", envvar="GRAFANA_PASSWORD", default=None,
               help="Grafana basic-auth password (with --grafana-url).")
 @click.option("--insecure", is_flag=True, help="Do not verify Grafana's TLS certificate (with --grafana-url).")
+@click.option("--timeout", type=float, default=10.0, show_default=True,
+              help="Seconds per Grafana request (with --grafana-url).")
 @click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text",
               show_default=True, help="text for a terminal, markdown for a pull-request comment, json for tools.")
 @click.option("--name-only", is_flag=True, help="Only which dashboards and files changed, and the summary.")
 @click.option("--preview", "preview_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write before/after SVG pictures of each changed dashboard and an index.html here.")
 def diff(root: Path | None, base: str | None, grafana_url: str | None, token: str | None, user: str | None,
-         password: str | None, insecure: bool, output_format: str, name_only: bool, preview_dir: Path | None) -> None:
+         password: str | None, insecure: bool, timeout: float, output_format: str, name_only: bool,
+         preview_dir: Path | None) -> None:
     """What the working tree changes in the compiled dashboards, rules and routes, by meaning.
 
     Exit code: 0 no changes, 1 changes, 2 error.
@@ -280,7 +285,7 @@ def diff(root: Path | None, base: str | None, grafana_url: str | None, token: st
         if base is not None or preview_dir is not None:
             raise click.UsageError("--grafana-url compares with a live Grafana: it takes no --base or --preview")
         sys.exit(_live_diff(project=project, grafana_url=grafana_url, token=token, user=user, password=password,
-                            insecure=insecure, output_format=output_format))
+                            insecure=insecure, timeout=timeout, output_format=output_format))
     try:
         comparison = compare_with_revision(project, base)
     except DiffError as error:
@@ -298,9 +303,10 @@ def diff(root: Path | None, base: str | None, grafana_url: str | None, token: st
 def _live_diff(**options: Any) -> int:
     """Hand over to obs.push.live_diff, which owns the comparison with a live Grafana.
 
-    Contract: live_diff(root: Path, grafana_url: str, token: str | None, user: str | None,
-    password: str | None, insecure: bool, output_format: str) -> int (the exit code: 0 same, 1 differs,
-    2 error). Only the parameters its signature names are passed.
+    Contract: live_diff(root: Path, grafana_url: str, credential | token/user/password, insecure: bool,
+    timeout: float, output_format: str) -> int (the exit code: 0 same, 1 differs, 2 and up errors).
+    Only the parameters its signature names are passed; `credential` is chosen by
+    obs.grafana_api.make_target (a token wins over basic auth).
     """
     try:
         from obs import push
@@ -317,9 +323,20 @@ def _live_diff(**options: Any) -> int:
                   "password": options["password"], "insecure": options["insecure"],
                   "output_format": options["output_format"], "format": options["output_format"]}
     parameters = inspect.signature(live).parameters
+    if "credential" in parameters:
+        from obs.grafana_api import UsageError, make_target
+
+        try:
+            candidates["credential"] = make_target(options["grafana_url"], options["token"], options["user"],
+                                                   options["password"], insecure=options["insecure"],
+                                                   timeout=options["timeout"]).credential
+        except UsageError as error:
+            click.echo(f"error: {error}", err=True)
+            return EXIT_ERROR
+    candidates["timeout"] = options["timeout"]
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         chosen = {k: candidates[k] for k in ("root", "grafana_url", "token", "user", "password", "insecure",
-                                             "output_format")}
+                                             "timeout", "output_format")}
     else:
         chosen = {name: candidates[name] for name in parameters if name in candidates}
     result = live(**chosen)

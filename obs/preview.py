@@ -33,7 +33,7 @@ WIDTH = 2 * MARGIN + GRID_COLUMNS * COLUMN_WIDTH
 FONT = "DejaVu Sans, Verdana, Arial, sans-serif"
 CHAR_WIDTH = 0.6  # of the font size: enough to decide where to cut a title
 
-COLORS = {"added": "#2e7d32", "removed": "#c62828", "changed": "#ef6c00", "moved": "#1565c0"}
+COLORS = {"added": "#2e7d32", "removed": "#c62828", "changed": "#ef6c00", "moved": "#1565c0", "resized": "#1565c0"}
 LEGEND = [("added", "added"), ("removed", "removed"), ("changed", "changed"), ("moved", "moved or resized")]
 PANEL_FILL, ROW_FILL, COLLAPSED_FILL = "#eef2f6", "#d5dde6", "#c3cedb"
 
@@ -77,7 +77,8 @@ def render_dashboard(document: dict[str, Any], *, statuses: Mapping[Any, str] | 
                      caption: str = "", legend: bool = False) -> str:
     """The layout of one compiled dashboard as an SVG document.
 
-    `statuses` maps panel ids to "added", "removed", "changed" or "moved": those boxes get that color.
+    `statuses` maps panel ids to "added", "removed", "changed", "moved" or "resized": those boxes get that
+    color and say so under their title.
     """
     statuses = statuses or {}
     top_level = [p for p in document.get("panels") or [] if isinstance(p, dict)]
@@ -191,7 +192,7 @@ CONTENT_ACTIONS = {"changed"}
 
 def panel_statuses(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[Any, str], dict[Any, str]]:
     """({old panel id: status}, {new panel id: status}) for the panels that differ: "removed" and
-    "added"; "changed" when anything but the place changed; "moved" when only the place or size did."""
+    "added"; "changed" when anything but the place changed; else "moved" (position or row) or "resized"."""
     pairs, removed, added = sd.match_panels(sd.panel_infos(old), sd.panel_infos(new))
     renamed_rows = {a.title: b.title for a, b in pairs if b.is_row}
     before = {info.id: "removed" for info in removed}
@@ -200,7 +201,8 @@ def panel_statuses(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[Any, 
         changes = [c for c in sd.panel_changes(a, b, renamed_rows) if c.field != "id"]
         if not changes:
             continue
-        status = "changed" if any(c.action in CONTENT_ACTIONS for c in changes) else "moved"
+        actions = {c.action for c in changes}
+        status = "changed" if actions & CONTENT_ACTIONS else "moved" if "moved" in actions else "resized"
         before[a.id] = after[b.id] = status
     return before, after
 

@@ -986,7 +986,7 @@ def _code(text: Any) -> str:
 
 
 def _md_escape(text: str) -> str:
-    return re.sub(r"([\\`*_{}\[\]<>#|])", r"\\\1", text)
+    return re.sub(r"([\\`*_{}\[\]<|])", r"\\\1", text)
 
 
 def _md_value(value: Any) -> str:
