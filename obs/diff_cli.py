@@ -23,7 +23,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
@@ -189,26 +190,29 @@ def compare_with_revision(root: Path, rev: str | None) -> Comparison:
     except DiffError as error:
         raise DiffError(f"{root} is not in a git repository ({error})") from error
     label, commit = resolve_base(top, rev)
-    current = build_tree(root)
-    if not current.ok:
-        raise DiffError("the working tree does not build:\n  " + "\n  ".join(current.problems))
     notes: list[str] = []
     relative = root.resolve().relative_to(top)
-    with base_worktree(top, commit) as tree:
-        old_root = tree / relative
-        if not old_root.is_dir():
-            notes.append(f"{relative.as_posix() or '.'} does not exist at {label}: everything is new")
-            old_files: dict[str, str] = {}
-        else:
-            old_files, note = build_base(old_root, set(current.files))
-            notes += [note] if note else []
+    # The two builds are independent processes: run them side by side.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        building = pool.submit(build_tree, root)
+        with base_worktree(top, commit) as tree:
+            old_root = tree / relative
+            if not old_root.is_dir():
+                notes.append(f"{relative.as_posix() or '.'} does not exist at {label}: everything is new")
+                old_files: dict[str, str] = {}
+            else:
+                old_files, note = build_base(old_root, lambda: set(building.result().files))
+                notes += [note] if note else []
+        current = building.result()
+    if not current.ok:
+        raise DiffError("the working tree does not build:\n  " + "\n  ".join(current.problems))
     old, new = parse_files(old_files), parse_files(current.files)
     report = sd.diff_documents(old, new)
     report.notes, report.base = notes, label
     return Comparison(report, old, new)
 
 
-def build_base(root: Path, produced: set[str]) -> tuple[dict[str, str], str]:
+def build_base(root: Path, produced: Callable[[], set[str]]) -> tuple[dict[str, str], str]:
     """The base's artifacts and a note on how they were obtained: built with the current toolkit; else
     built with the base's own toolkit (obs/ as it was then); else its committed monitoring/ files."""
     base = build_tree(root)
@@ -223,7 +227,7 @@ def build_base(root: Path, produced: set[str]) -> tuple[dict[str, str], str]:
         if own.ok:
             return own.files, (f"the base does not build with the current toolkit ({why}); built it with its "
                                f"own toolkit (obs/ as of the base), so changes to the toolkit show too")
-    return committed_files(root, produced), (f"the base does not build ({why}); compared with its committed "
+    return committed_files(root, produced()), (f"the base does not build ({why}); compared with its committed "
                                              f"monitoring/ files instead")
 
 
