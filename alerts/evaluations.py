@@ -27,7 +27,7 @@ groups = [
                 summary=f"Evaluation success rate below {t.SUCCESS_RATE.value:.0%} on {JOB}",
                 description=f"Only {PERCENT} of the evaluations {JOB} completed in the last {q.RULE_WINDOW} "
                 f"succeeded (alerts below {t.SUCCESS_RATE.value:.0%} for {t.SUCCESS_RATE.for_}).",
-                dashboard=PanelLink(ANALYTICS, "Success rate", panel_type="timeseries", variables=("job",)),
+                panel=PanelLink(ANALYTICS, "Success rate", panel_type="timeseries", variables=("job",)),
             ),
             # Spec: failure rate > 20% for 5 minutes, critical. It fires together with the warning above (the two
             # rates add up to 1); Alertmanager's inhibition keeps only this one.
@@ -40,7 +40,7 @@ groups = [
                 description=f"{PERCENT} of the evaluations {JOB} completed in the last {q.RULE_WINDOW} failed "
                 f"(alerts above {t.FAILURE_RATE.value:.0%} for {t.FAILURE_RATE.for_}). The failures-by-error-type "
                 "panel and the failed traces say why.",
-                dashboard=PanelLink(ANALYTICS, "Failure rate", panel_type="timeseries", variables=("job",)),
+                panel=PanelLink(ANALYTICS, "Failure rate", panel_type="timeseries", variables=("job",)),
             ),
             # Slow LLM calls are the first sign of provider trouble, long before evaluations fail.
             AlertRule(
@@ -51,7 +51,7 @@ groups = [
                 summary=f"Evaluations are slow on {JOB}",
                 description=f"The P95 evaluation time on {JOB} is {DURATION} over the last {q.RULE_WINDOW} "
                 f"(alerts above {t.EVALUATION_P95_SECONDS.value:g}s for {t.EVALUATION_P95_SECONDS.for_}).",
-                dashboard=PanelLink(ANALYTICS, "Processing time P50 / P95 / P99", variables=("job",)),
+                panel=PanelLink(ANALYTICS, "Processing time P50 / P95 / P99", variables=("job",)),
             ),
             # A stuck worker fails nothing: with no completions there is no success or failure rate, so neither
             # alert above can fire. Started but never finished, with the worker up (else CeleryWorkerDown fires).
@@ -65,7 +65,7 @@ groups = [
                 description=f"{COUNT} evaluations were started in the last {q.RULE_WINDOW} and none completed, "
                 f"successfully or not, for {t.EVALUATIONS_STALLED.for_}, while the Celery worker is up: a stuck "
                 "worker, a lost broker connection or a hung LLM call.",
-                dashboard=PanelLink(ANALYTICS, "Evaluations per minute by outcome"),
+                panel=PanelLink(ANALYTICS, "Evaluations per minute by outcome"),
             ),
         ],
     ),

@@ -23,7 +23,7 @@ groups = [
                 summary=f"CPU usage above {t.HOST_CPU.value:.0%} on {INSTANCE}",
                 description=f"The CPUs of {INSTANCE} are {PERCENT} busy, averaged over all cores and the last "
                 f"{q.RULE_WINDOW} (alerts above {t.HOST_CPU.value:.0%} for {t.HOST_CPU.for_}).",
-                dashboard=PanelLink(SYSTEM, "Host CPU usage", variables=("instance",)),
+                panel=PanelLink(SYSTEM, "Host CPU usage", variables=("instance",)),
             ),
             # Spec: memory > 90% for 5 minutes, warning.
             AlertRule(
@@ -34,7 +34,7 @@ groups = [
                 summary=f"Memory usage above {t.HOST_MEMORY.value:.0%} on {INSTANCE}",
                 description=f"{PERCENT} of the memory of {INSTANCE} is in use (1 - MemAvailable/MemTotal; alerts "
                 f"above {t.HOST_MEMORY.value:.0%} for {t.HOST_MEMORY.for_}). Next comes the OOM killer.",
-                dashboard=PanelLink(SYSTEM, "Host memory usage", variables=("instance",)),
+                panel=PanelLink(SYSTEM, "Host memory usage", variables=("instance",)),
             ),
             # A full disk stops Prometheus and Tempo writing: their data, and these alerts, go with it.
             AlertRule(
@@ -45,7 +45,7 @@ groups = [
                 summary=f"Disk {MOUNTPOINT} on {INSTANCE} above {t.HOST_DISK.value:.0%} full",
                 description=f"{MOUNTPOINT} on {INSTANCE} is {PERCENT} full (alerts above "
                 f"{t.HOST_DISK.value:.0%} for {t.HOST_DISK.for_}).",
-                dashboard=PanelLink(SYSTEM, "Host disk usage", variables=("instance",)),
+                panel=PanelLink(SYSTEM, "Host disk usage", variables=("instance",)),
             ),
         ],
     ),

@@ -22,7 +22,7 @@ def target_down(alert: str, job: jobs.ScrapeJob, condition: t.Condition, impact:
         summary=f"{job.title} is down ({INSTANCE})",
         description=f"Prometheus has not been able to scrape {INSTANCE} (job {JOB}, up = {VALUE}) for "
         f"{condition.for_}: {impact}",
-        dashboard=PanelLink(grafana.SYSTEM_OVERVIEW, job.title),
+        panel=PanelLink(grafana.SYSTEM_OVERVIEW, job.title),
     )
 
 

@@ -52,8 +52,7 @@ PROMETHEUS_CONFIG_MOUNT = "/etc/prometheus/prometheus.yml"
 RULES_MOUNT = "/etc/prometheus/rules"
 RULE_FILES = "rules/*.yml"
 ALERTMANAGER_ADDRESS = "alertmanager:9093"
-# Every alert carries these; Alertmanager routes on severity, the notification shows the annotations.
-REQUIRED_LABELS = ("severity",)
+# Every alert carries these annotations (and a severity label, which Alertmanager routes on); the schema says so.
 REQUIRED_ANNOTATIONS = ("summary", "description", "runbook_url", "dashboard_url")
 # level:metric:operations, e.g. job:evaluations_failed:ratio_rate5m.
 RECORDING_RULE_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_]+$")
@@ -84,7 +83,7 @@ class AlertRule:
     severity: str = ""
     summary: str = ""
     description: str = ""  # a template; say what is wrong and by how much ({{ $value }})
-    dashboard: PanelLink | None = None
+    panel: PanelLink | None = None  # the dashboard panel that shows it
     runbook_url: str = ""  # default: the group's runbooks page, at the alert's section
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
@@ -228,10 +227,10 @@ def alerting_stage(ctx: BuildContext) -> None:
                 rules.append(compile_recording(rule))
                 continue
             url = ""
-            if rule.dashboard is not None:
-                url, reason = resolve_panel_link(rule.dashboard, ctx.dashboards)
-                if reason and not (dashboards_failed and rule.dashboard.dashboard.uid not in ctx.dashboards):
-                    ctx.problems.append(Problem(source, f"alert {rule.alert!r}", "dashboard", reason))
+            if rule.panel is not None:
+                url, reason = resolve_panel_link(rule.panel, ctx.dashboards)
+                if reason and not (dashboards_failed and rule.panel.dashboard.uid not in ctx.dashboards):
+                    ctx.problems.append(Problem(source, f"alert {rule.alert!r}", "panel", reason))
             rules.append(compile_alert(rule, group, url))
         document: dict[str, Any] = {"name": group.name}
         if group.interval:
@@ -328,27 +327,32 @@ def check_rule_file(document: Any, file: str, path: str) -> list[Problem]:
     return problems
 
 
+@checker(PROMETHEUS_FILE)
+def check_prometheus_config(document: Any, file: str, path: str) -> list[Problem]:
+    return [Problem(file, "prometheus config", json_path(list(e.absolute_path)), e.message)
+            for e in schema_validator("prometheus.schema.json").iter_errors(document)]
+
+
 def duplicate_names(files: Mapping[str, Any]) -> list[Problem]:
-    """Group names, alert names and recorded series are unique across all rule files (file -> document)."""
+    """Group names, alert names and recorded series are unique across all rule files. `files` maps the name a
+    problem gives the file ("alerts/host.py -> monitoring/prometheus/rules/host.yml") to its document; the later
+    of two is reported, naming the module (or file) and group of the first."""
+    nouns = {"group": "group name", "alert": "alert name", "record": "recording rule"}
     problems: list[Problem] = []
-    seen: dict[tuple[str, str], str] = {}
+    seen: dict[tuple[str, Any], str] = {}
     for file, document in files.items():
         groups = document.get("groups") if isinstance(document, dict) else None
-        for g, group in enumerate(groups if isinstance(groups, list) else []):
-            if not isinstance(group, dict):
-                continue
-            entries = [("group", group.get("name"), ["groups", g, "name"])]
-            entries += [(key, rule[key], [*rule_path, key]) for rule_path, owner, rule in rules_of(document)
-                        if owner is group for key in ("alert", "record") if key in rule]
-            for kind, name, path in entries:
-                where = f"{file.split(' -> ')[0]} group {group.get('name')!r}"
-                if (kind, name) in seen:
-                    noun = {"group": "group name", "alert": "alert name", "record": "recording rule"}[kind]
-                    what = {"group": "group", "alert": "alert", "record": "recording rule"}[kind]
-                    problems.append(Problem(file, f"{what} {name!r}", json_path(path),
-                                            f"duplicate {noun}, also in {seen[(kind, name)]}"))
-                else:
-                    seen[(kind, name)] = where
+        named = [("group", group.get("name"), ["groups", g, "name"], group)
+                 for g, group in enumerate(groups if isinstance(groups, list) else []) if isinstance(group, dict)]
+        named += [(key, rule[key], [*path, key], group) for path, group, rule in rules_of(document)
+                  for key in ("alert", "record") if key in rule]
+        for kind, name, path, group in named:
+            if (kind, name) in seen:
+                what = "recording rule" if kind == "record" else kind
+                problems.append(Problem(file, f"{what} {name!r}", json_path(path),
+                                        f"duplicate {nouns[kind]}, also in {seen[(kind, name)]}"))
+            else:
+                seen[(kind, name)] = f"{file.split(' -> ')[0]} group {group.get('name')!r}"
     return problems
 
 
@@ -427,9 +431,3 @@ def rule_names_unique(root: Path) -> list[Problem]:
         except yaml.YAMLError:
             continue  # the file's own check reports it
     return duplicate_names(files)
-
-
-@checker(PROMETHEUS_FILE)
-def check_prometheus_config(document: Any, file: str, path: str) -> list[Problem]:
-    return [Problem(file, "prometheus config", json_path(list(e.absolute_path)), e.message)
-            for e in schema_validator("prometheus.schema.json").iter_errors(document)]

@@ -95,7 +95,7 @@ def test_route_naming_a_missing_receiver(project):
 def test_link_to_a_missing_panel(project):
     edit(project, HOST, 'PanelLink(SYSTEM, "Host CPU usage"', 'PanelLink(SYSTEM, "CPU"')
     [line] = failing_build(project)
-    assert line == ("error: alerts/host.py: alert 'HostHighCpuUsage': dashboard: links to panel 'CPU', which "
+    assert line == ("error: alerts/host.py: alert 'HostHighCpuUsage': panel: links to panel 'CPU', which "
                     "dashboard 'obs-system-overview' does not have")
 
 
@@ -103,7 +103,7 @@ def test_link_to_an_ambiguous_panel_title(project):
     edit(project, EVALUATIONS, 'PanelLink(ANALYTICS, "Success rate", panel_type="timeseries"',
          'PanelLink(ANALYTICS, "Success rate"')
     [line] = failing_build(project)
-    assert line == ("error: alerts/evaluations.py: alert 'LowEvaluationSuccessRate': dashboard: panel title "
+    assert line == ("error: alerts/evaluations.py: alert 'LowEvaluationSuccessRate': panel: panel title "
                     "'Success rate' is ambiguous on dashboard 'obs-evaluation-analytics' (stat id 4, timeseries "
                     "id 10): choose one with panel_type=")
 
@@ -113,7 +113,7 @@ def test_link_to_a_missing_dashboard(project):
          "SYSTEM = grafana.DashboardRef(uid='obs-gone', title='Gone')")
     lines = failing_build(project)
     assert len(lines) == 3  # one per host alert
-    assert lines[0] == ("error: alerts/host.py: alert 'HostHighCpuUsage': dashboard: links to dashboard 'obs-gone', "
+    assert lines[0] == ("error: alerts/host.py: alert 'HostHighCpuUsage': panel: links to dashboard 'obs-gone', "
                         "which dashboards/ does not build")
 
 
