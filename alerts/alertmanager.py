@@ -1,7 +1,7 @@
 """Where alerts go: critical pages the on-call engineer (email and Slack), warning goes to the team's channel.
 
 No secret lives here or in the compiled file. Alertmanager reads the SMTP password and the Slack webhook URL from
-files mounted into its container at deploy time, under SECRETS:
+files mounted into its container at deploy time (docker-compose.yml mounts $ALERTMANAGER_SECRETS_DIR) at SECRETS:
     smtp_password      the password of SMTP_USER on SMTP_HOST
     slack_webhook_url  a Slack incoming-webhook URL (https://hooks.slack.com/services/...)
 The addresses and channels below are the platform's; they are not secret.
@@ -9,8 +9,8 @@ The addresses and channels below are the platform's; they are not secret.
 
 from catalog.thresholds import SEVERITIES
 from obs.alertmanager import Alertmanager, Email, Global, InhibitRule, Receiver, Route, Slack
+from obs.stack import ALERTMANAGER_SECRETS_PATH as SECRETS
 
-SECRETS = "/etc/alertmanager/secrets"
 SMTP_HOST = "smtp.example.org:587"
 SMTP_USER = "alertmanager@example.org"
 ONCALL_EMAIL = "evaluation-oncall@example.org"
