@@ -3,7 +3,7 @@
 No secret lives here or in the compiled file. Alertmanager reads the SMTP password and the Slack webhook URL from
 files mounted into its container at deploy time (docker-compose.yml mounts $ALERTMANAGER_SECRETS_DIR) at SECRETS:
     smtp_password      the password of SMTP_USER on SMTP_HOST
-    slack_webhook_url  a Slack incoming-webhook URL (https://hooks.slack.com/services/...)
+    slack_webhook_url  the URL of a Slack incoming webhook
 The addresses and channels below are the platform's; they are not secret.
 """
 
