@@ -1,7 +1,7 @@
 """Every alerting threshold, in one place.
 
 An alert's expression and the red/amber steps of the dashboard panel that shows the same quantity are
-both built from these objects; tests/test_thresholds.py proves they agree.
+both built from these objects; tests/test_alerts.py proves the compiled alert and the compiled panel agree.
 Ratios are fractions (0-1): panels show them with Grafana's `percentunit`.
 """
 
