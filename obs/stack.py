@@ -758,6 +758,11 @@ def address_port(value: Any) -> int | None:
     return int(tail) if tail.isdigit() else None
 
 
+def as_port(value: Any, default: int) -> int:
+    text = str(value or "")
+    return int(text) if text.isdigit() else default
+
+
 class Stack:
     """The compose file and the files its services read, as one thing to check."""
 
@@ -812,9 +817,9 @@ class Stack:
                 ports.add(9094)
             return ports
         if service.kind == "cadvisor":
-            return {int(service.flag("--port") or DEFAULT_PORTS["cadvisor"])}
+            return {as_port(service.flag("--port"), DEFAULT_PORTS["cadvisor"])}
         if service.kind == "grafana":
-            return {int(service.environment.get("GF_SERVER_HTTP_PORT") or DEFAULT_PORTS["grafana"])}
+            return {as_port(service.environment.get("GF_SERVER_HTTP_PORT"), DEFAULT_PORTS["grafana"])}
         if service.kind not in ("tempo", "collector") or service.kind not in self.configs:
             return None
         document = self.files.load(self.configs[service.kind][1])

@@ -343,6 +343,14 @@ def test_the_dashboard_provider_path_must_be_the_mounted_dashboards(stack_projec
     one_line(stack_problems(stack_project), "$.providers[0].options.path", "/dashboards")
 
 
+def test_alertmanager_secret_files_must_be_in_a_mounted_folder(stack_project):
+    edit(stack_project, "monitoring/alertmanager.yml",
+         lambda d: d["global"].update(slack_api_url_file="/run/secrets/slack_webhook_url"))
+    line = one_line(stack_problems(stack_project), "/run/secrets/slack_webhook_url")
+    assert line.startswith("monitoring/alertmanager.yml: alertmanager: $.global.slack_api_url_file: ")
+    assert "not inside any volume mounted into service 'alertmanager'" in line
+
+
 def test_tempo_storage_must_be_on_a_volume(stack_project):
     edit(stack_project, stack.TEMPO_FILE, lambda d: d["storage"]["trace"]["local"].update(path="/tmp/tempo/blocks"))
     one_line(stack_problems(stack_project), "$.storage.trace.local.path", "lost when the container is re-created")
