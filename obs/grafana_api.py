@@ -204,6 +204,10 @@ class Grafana:
     def _remember_response(self, response: Any, **_: Any) -> Any:
         # grafana-client raises from the parsed body only; keep the headers for Retry-After.
         self._local.headers = getattr(response, "headers", None) or {}
+        # Called once per hop, before niquests follows a redirect (the final response's .history is set later)
+        if getattr(response, "is_redirect", False):
+            self._local.redirected = True
+        self._local.final_url = str(getattr(response, "url", "") or "")
         return response
 
     def close(self) -> None:
@@ -243,6 +247,7 @@ class Grafana:
         last: GrafanaError | None = None
         for attempt in range(1, attempts + 1):
             self._local.headers = {}
+            self._local.redirected = False
             with self._lock:
                 self.requests += 1
                 if method != "GET":
@@ -329,6 +334,12 @@ class Grafana:
                     f"{self.target.url} is not a Grafana URL: GET {self._parts.path}/api/health answered "
                     f"{error.status} (is the sub-path right?)"), status=error.status) from None
             raise
+        moved = getattr(self._local, "final_url", "") if getattr(self._local, "redirected", False) else ""
+        if moved:
+            # niquests follows redirects, turning a POST into a GET on 301/302: never write through one.
+            target = redact_url(moved).split("/api/health")[0]
+            raise GrafanaError("not_grafana", self._say(
+                f"{self.target.url} redirects to {target}: use that URL"))
         if not isinstance(health, dict) or "database" not in health:
             raise GrafanaError("not_grafana", self._say(
                 f"{self.target.url} is not a Grafana URL: GET {self._parts.path}/api/health did not answer "

@@ -430,6 +430,32 @@ def test_not_a_grafana_url_that_answers_html(cached_build, tmp_path):
     assert len(errors(result)) == 1 and "did not answer Grafana's health JSON" in errors(result)[0]
 
 
+def test_redirecting_url_is_refused(grafana, cached_build, tmp_path):
+    import http.server
+    import threading
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - stdlib name
+            self.send_response(301)
+            self.send_header("Location", grafana.url + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        result = obs_push(tmp_path, url)
+    finally:
+        server.shutdown()
+    assert result.exit_code == 4
+    assert errors(result) == [f"error: {url} redirects to {grafana.url}: use that URL"]
+    assert grafana.writes == []
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -596,3 +622,36 @@ def test_library_api_counts_requests(grafana, compiled, tmp_path):
 
 def dashboards_of(emu: GrafanaEmulator) -> dict[str, Any]:
     return {uid: emu.dashboard(uid) for uid in emu.dashboard_uids}
+
+
+@pytest.fixture
+def https_grafana(tmp_path):
+    """The emulator behind TLS with a self-signed certificate (made with the openssl command)."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("needs the openssl command to make a self-signed certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with GrafanaEmulator(tokens=TOKENS) as emu:
+        server = emu._server  # test-only: put TLS in front of the running server's listening socket
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        yield emu, emu.url.replace("http://", "https://")
+
+
+def test_tls_is_verified_unless_insecure_is_given(https_grafana, cached_build, tmp_path):
+    emu, url = https_grafana
+    refused = obs_push(tmp_path, url)
+    assert refused.exit_code == 4
+    [line] = errors(refused)
+    assert line.startswith(f"error: TLS failure talking to {url}: certificate verify failed")
+    assert emu.requests == []
+    accepted = obs_push(tmp_path, url, "--insecure")
+    assert accepted.exit_code == 0, accepted.output
+    assert len(emu.dashboard_uids) == 3
