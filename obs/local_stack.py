@@ -261,9 +261,9 @@ class LocalStack:
 
     def _spawn(self, name: str, command: list[str]) -> None:
         assert self.workdir is not None
-        log = (self.workdir / f"{name}.log").open("wb")
-        self.processes[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                                stdin=subprocess.DEVNULL, start_new_session=True)
+        with (self.workdir / f"{name}.log").open("wb") as log:  # the child keeps its own descriptor
+            self.processes[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                                    stdin=subprocess.DEVNULL, start_new_session=True)
 
     def _wait_ready(self, name: str, url: str, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout

@@ -131,6 +131,15 @@ def load_allow_empty(root: Path, extra: list[str]) -> dict[tuple[str, str], str]
     return allowed
 
 
+REGEX_SPECIAL = re.compile(r"([\\^$*+?.()|{}\[\]])")
+
+
+def promql_regex_escape(value: str) -> str:
+    r"""Escape a label value for a regex inside a PromQL double-quoted string, as Grafana does for a
+    multi-value variable: the regex needs `\.` and the string literal needs that backslash doubled."""
+    return REGEX_SPECIAL.sub(r"\\\\\1", value)
+
+
 def variable_values(prometheus: Prometheus, document: dict[str, Any]) -> dict[str, str]:
     """Fill each variable the way Grafana would with "All" selected: from real label values."""
     values: dict[str, str] = {}
@@ -141,7 +150,7 @@ def variable_values(prometheus: Prometheus, document: dict[str, Any]) -> dict[st
             text = query.get("query", "") if isinstance(query, dict) else str(query or "")
             match = LABEL_VALUES.match(substitute(text, values))
             found = prometheus.label_values(match.group("label"), match.group("selector")) if match else []
-            values[name] = "|".join(re.escape(v) for v in found) if found else "__no_values__"
+            values[name] = "|".join(promql_regex_escape(v) for v in found) if found else "__no_values__"
         elif kind in ("textbox", "constant", "custom"):
             values[name] = str(variable.get("query") or "").split(",")[0].strip()
     return values
