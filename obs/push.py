@@ -569,7 +569,7 @@ LABELS = {"created": "created", "updated": "updated", "deleted": "deleted", "unc
 KINDS = ("datasource", "folder", "dashboard")
 
 
-def _item_lines(item: Item, root: Path | None, show_changes: bool) -> list[str]:
+def _item_lines(item: Item, root: Path | None, show_changes: bool, fatal: str = "") -> list[str]:
     label = LABELS.get(item.outcome, item.outcome)
     version = f" v{item.version}" if item.version is not None and item.outcome in ("created", "updated") else ""
     lines = [f"  {label:<13} {item.kind:<10} {item.uid:<30} {item.title}{version}".rstrip()]
@@ -584,7 +584,7 @@ def _item_lines(item: Item, root: Path | None, show_changes: bool) -> list[str]:
         lines.append(f"      live JSON saved to {shown} before {verb}")
     elif item.drift and item.outcome in ("update", "delete"):
         lines.append("      a push saves the live JSON to .obs-backups/ before overwriting it")
-    if item.detail:
+    if item.detail and item.detail != fatal:  # the error that stopped the push is printed once, at the end
         lines.append(f"      {item.detail}")
     if show_changes or item.outcome in ("skipped", "skip"):  # a skip says what it leaves different
         lines += [f"      {change}" for change in item.changes]
@@ -637,7 +637,7 @@ def render_push(report: Report, *, root: Path | None, verbose: bool, echo: Calla
     order = {"datasource": 0, "folder": 1, "dashboard": 2}
     shown = [i for i in report.items if verbose or i.outcome not in ("unchanged",)]
     for item in sorted(shown, key=lambda i: (order[i.kind], i.uid)):
-        for line in _item_lines(item, root, verbose or report.dry_run):
+        for line in _item_lines(item, root, verbose or report.dry_run, report.fatal):
             echo(line)
     echo("")
     for line in summary_table(report):
