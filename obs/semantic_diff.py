@@ -1009,6 +1009,8 @@ def _md_describe(change: Change) -> str:
 
 
 def _md_subject(kind: str, name: str, changes: list[Change]) -> str:
+    if kind == "route":
+        return f"Route {_code(name)}"
     text = _subject(kind, name, changes)
     quoted = f'"{name}"'
     if quoted in text:
