@@ -655,3 +655,18 @@ def test_tls_is_verified_unless_insecure_is_given(https_grafana, cached_build, t
     accepted = obs_push(tmp_path, url, "--insecure")
     assert accepted.exit_code == 0, accepted.output
     assert len(emu.dashboard_uids) == 3
+
+
+@pytest.mark.parametrize("flags", [{"save_via_k8s": True}, {"versions_as_list": True, "folder_conflict_status": 409},
+                                   {"unique_titles": True, "version": "11.2.0"}],
+                         ids=["newest-k8s-save", "grafana-11.4", "grafana-11.2"])
+def test_other_grafana_versions(flags, compiled, tmp_path):
+    with GrafanaEmulator(tokens=TOKENS, **flags) as emu:
+        target = make_target(emu.url, ADMIN, None, None)
+        first = pushing.run_sync(target, compiled, pushing.Options(backup_dir=tmp_path))
+        assert first.writes == 7 and not first.failed
+        emu.ui_edit(SYSTEM_OVERVIEW.uid, {"refresh": "1m"})
+        second = pushing.run_sync(target, compiled, pushing.Options(backup_dir=tmp_path))
+        [changed] = [i for i in second.items if i.outcome != "unchanged"]
+        assert (changed.uid, changed.outcome) == (SYSTEM_OVERVIEW.uid, "updated") and changed.drift
+        assert pushing.run_sync(target, compiled, pushing.Options(backup_dir=tmp_path)).writes == 0
