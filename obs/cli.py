@@ -160,14 +160,16 @@ def stack_local(root: Path | None, interval: str | None) -> None:
 
     try:
         with LocalStack(resolve_root(root), interval=interval, on_alert=show) as stack:
-            click.echo(f"Prometheus   {stack.prometheus_url}")
-            click.echo(f"Alertmanager {stack.alertmanager_url}")
-            for job, exporter in sorted(stack.exporters.items()):
-                click.echo(f"{job:<12} {exporter.url}/metrics (demo exporter, role {exporter.role})")
+            click.echo(f"{'Prometheus':<14} {stack.prometheus_url}")
+            click.echo(f"{'Alertmanager':<14} {stack.alertmanager_url}")
+            for job, target in stack.jobs():
+                exporter = stack.exporters.get(job)
+                what = f"demo exporter, role {exporter.role}" if exporter else "prometheus-node-exporter"
+                click.echo(f"{job:<14} http://{stack.addresses[target]}/metrics ({what}, for {target})")
             worker = stack.exporters.get("celery-worker")
             if worker is not None:
-                click.echo(f"degrade:     curl -X POST '{worker.url}/control?failure_rate=0.6'")
-            click.echo(f"verify:      obs verify --prometheus-url {stack.prometheus_url}")
+                click.echo(f"{'degrade:':<14} curl -X POST '{worker.url}/control?failure_rate=0.6'")
+            click.echo(f"{'verify:':<14} obs verify --prometheus-url {stack.prometheus_url}")
             click.echo("Ctrl-C to stop")
             try:
                 while True:

@@ -304,6 +304,11 @@ class LocalStack:
         if self._own_workdir and self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
+    def jobs(self) -> list[tuple[str, str]]:
+        """(job, compiled target) of every scrape target the stack serves."""
+        config = yaml.safe_load((self.root / PROMETHEUS_CONFIG).read_text(encoding="utf-8"))
+        return scrape_targets(config)
+
     def degrade(self, failure_rate: float, slow: bool = False) -> None:
         """Make the demo worker fail (and optionally slow down), to drive the evaluation alerts."""
         worker = self.exporters[jobs.CELERY_WORKER.name]

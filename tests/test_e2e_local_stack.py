@@ -166,3 +166,30 @@ def test_a_prometheus_alert_travels_to_its_receiver(stack, repo):
     stack.exporters["api-gateway"].stop()
     assert wait_until(lambda: (expected, "ApiGatewayDown", "firing") in set(stack.recorder.alerts()),
                       timeout=110, interval=2), stack.recorder.alerts()
+
+
+def test_stack_local_command_stops_everything_on_ctrl_c(repo):
+    import signal
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "obs.cli", "stack-local", "--root", str(repo)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if "Ctrl-C to stop" in line:
+                break
+        urls = [line.split()[1] for line in lines if line.startswith(("Prometheus", "Alertmanager"))]
+        assert len(urls) == 2, lines
+        for url in urls:
+            with urllib.request.urlopen(f"{url}/-/ready", timeout=5) as response:
+                assert response.status == 200
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    for url in urls:
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"{url}/-/ready", timeout=2)
