@@ -149,6 +149,7 @@ def demo_exporter(role: str, port: int, failure_rate: float, slow: bool) -> None
 @click.option("--interval", default=None, help="Override scrape and rule evaluation intervals (e.g. 5s).")
 def stack_local(root: Path | None, interval: str | None) -> None:
     """Run Prometheus, Alertmanager, node-exporter and demo exporters on loopback from the compiled config."""
+    import signal
     import time
 
     from obs.local_stack import LocalStack, LocalStackError
@@ -158,6 +159,11 @@ def stack_local(root: Path | None, interval: str | None) -> None:
             click.echo(f"alert {alert.get('status')}: {alert['labels'].get('alertname')} "
                        f"(severity {alert['labels'].get('severity')}) -> receiver {receiver}")
 
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM and SIGHUP stop the stack as cleanly as Ctrl-C
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGHUP, interrupt)
     try:
         with LocalStack(resolve_root(root), interval=interval, on_alert=show) as stack:
             click.echo(f"{'Prometheus':<14} {stack.prometheus_url}")
@@ -179,6 +185,8 @@ def stack_local(root: Path | None, interval: str | None) -> None:
     except LocalStackError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
+    except KeyboardInterrupt:  # during start-up: the stack has already been stopped by its __exit__
+        sys.exit(130)
 
 
 @main.command()

@@ -168,7 +168,8 @@ def test_a_prometheus_alert_travels_to_its_receiver(stack, repo):
                       timeout=110, interval=2), stack.recorder.alerts()
 
 
-def test_stack_local_command_stops_everything_on_ctrl_c(repo):
+@pytest.mark.parametrize("stop_signal", ["SIGINT", "SIGTERM"])
+def test_stack_local_command_stops_everything_on_ctrl_c(repo, stop_signal):
     import signal
     import sys
 
@@ -185,7 +186,7 @@ def test_stack_local_command_stops_everything_on_ctrl_c(repo):
         for url in urls:
             with urllib.request.urlopen(f"{url}/-/ready", timeout=5) as response:
                 assert response.status == 200
-        process.send_signal(signal.SIGINT)
+        process.send_signal(getattr(signal, stop_signal))
         assert process.wait(timeout=30) == 0
     finally:
         if process.poll() is None:
