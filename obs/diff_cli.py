@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,6 +44,22 @@ BUILD_TIMEOUT = 600
 BUILD_SCRIPT = """
 import json, sys
 from pathlib import Path
+if sys.argv[2] == "own-toolkit":
+    # An editable install's finder would serve obs.* modules the old tree lacks from the current tree.
+    sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "__module__", "").startswith("__editable__")]
+HIDDEN = set(filter(None, sys.argv[3].split(",")))
+
+
+class Hide:
+    # Content packages this revision does not have must not come from the installed (current) tree.
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name.split(".")[0] in HIDDEN:
+            raise ModuleNotFoundError(f"No module named {name!r} in this revision", name=name)
+        return None
+
+
+sys.meta_path.insert(0, Hide)
 from obs.build import build_artifacts
 from obs.errors import BuildError
 try:
@@ -80,9 +96,10 @@ def content_packages(root: Path) -> list[str]:
                   if p.is_dir() and (p / "__init__.py").is_file() and p.name not in NOT_CONTENT)
 
 
-def build_tree(root: Path, own_toolkit: bool = False) -> TreeBuild:
+def build_tree(root: Path, own_toolkit: bool = False, hide: Collection[str] = ()) -> TreeBuild:
     """Build the project at `root` in a child process that imports `root`'s content packages and the
-    current toolkit (or, with `own_toolkit`, everything from `root`, obs/ included)."""
+    current toolkit (or, with `own_toolkit`, everything from `root`, obs/ included). Packages in `hide`
+    (content the tree lacks) cannot be imported at all, rather than from the installed tree."""
     with tempfile.TemporaryDirectory(prefix="obs-diff-path-") as shim:
         for name in content_packages(root):
             os.symlink(root / name, Path(shim) / name, target_is_directory=True)
@@ -92,8 +109,10 @@ def build_tree(root: Path, own_toolkit: bool = False) -> TreeBuild:
         env.pop("PYTHONSTARTUP", None)
         try:
             # -P: do not put the working directory first on the path (it may hold an old obs/).
-            result = subprocess.run([sys.executable, "-P", "-c", BUILD_SCRIPT, str(root)], cwd=shim, env=env,
-                                    capture_output=True, text=True, timeout=BUILD_TIMEOUT)
+            mode = "own-toolkit" if own_toolkit else "current-toolkit"
+            command = [sys.executable, "-P", "-c", BUILD_SCRIPT, str(root), mode, ",".join(sorted(hide))]
+            result = subprocess.run(command, cwd=shim, env=env, capture_output=True, text=True,
+                                    timeout=BUILD_TIMEOUT)
         except subprocess.TimeoutExpired as error:
             raise DiffError(f"building {root} took more than {BUILD_TIMEOUT} s") from error
         _, marker, payload = result.stdout.rpartition("@@obs-build@@")
@@ -201,7 +220,8 @@ def compare_with_revision(root: Path, rev: str | None) -> Comparison:
                 notes.append(f"{relative.as_posix() or '.'} does not exist at {label}: everything is new")
                 old_files: dict[str, str] = {}
             else:
-                old_files, note = build_base(old_root, lambda: set(building.result().files))
+                old_files, note = build_base(old_root, lambda: set(building.result().files),
+                                             hide=set(content_packages(root)) - set(content_packages(old_root)))
                 notes += [note] if note else []
         current = building.result()
     if not current.ok:
@@ -212,10 +232,12 @@ def compare_with_revision(root: Path, rev: str | None) -> Comparison:
     return Comparison(report, old, new)
 
 
-def build_base(root: Path, produced: Callable[[], set[str]]) -> tuple[dict[str, str], str]:
+def build_base(root: Path, produced: Callable[[], set[str]],
+               hide: Collection[str] = ()) -> tuple[dict[str, str], str]:
     """The base's artifacts and a note on how they were obtained: built with the current toolkit; else
-    built with the base's own toolkit (obs/ as it was then); else its committed monitoring/ files."""
-    base = build_tree(root)
+    built with the base's own toolkit (obs/ as it was then); else its committed monitoring/ files.
+    `hide`: content packages the working tree has and the base has not."""
+    base = build_tree(root, hide=hide)
     if base.ok:
         return base.files, ""
     count = len(base.problems)

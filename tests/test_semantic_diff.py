@@ -481,6 +481,24 @@ def test_a_base_that_does_not_build_falls_back_to_its_committed_files(git_projec
     assert "broken at the base" in result.stdout
 
 
+def test_a_base_that_needs_its_own_toolkit_is_built_with_it(git_project, repo):
+    """The base used a helper the current toolkit no longer has: it is built with its own obs/."""
+    shutil.copytree(repo / "obs", git_project / "obs", ignore=shutil.ignore_patterns("__pycache__"))
+    layout = git_project / "obs" / "layout.py"
+    layout.write_text(layout.read_text(encoding="utf-8") + "\n\ndef legacy_title(title):\n    return title\n",
+                      encoding="utf-8")
+    module = git_project / "dashboards" / "system_overview.py"
+    good = module.read_text(encoding="utf-8")
+    module.write_text(good + "\nfrom obs.layout import legacy_title  # noqa\n"
+                             "dashboard.title = legacy_title(dashboard.title)\n", encoding="utf-8")
+    git(git_project, "add", "-A")
+    git(git_project, "commit", "-q", "-m", "uses a helper of its own toolkit")
+    module.write_text(good, encoding="utf-8")
+    result = run_obs("diff", "--base", "HEAD", "--root", str(git_project))
+    assert result.exit_code == 0, result.output
+    assert "built it with its own toolkit" in result.stdout and "legacy_title" in result.stdout
+
+
 def test_errors_exit_2(git_project, tmp_path):
     unknown = run_obs("diff", "--base", "no-such-rev", "--root", str(git_project))
     assert unknown.exit_code == 2 and "unknown revision" in unknown.stderr
@@ -496,7 +514,7 @@ def test_errors_exit_2(git_project, tmp_path):
 
 
 def test_the_worktree_is_removed_when_the_comparison_fails(git_project, monkeypatch):
-    def explode(root, produced):
+    def explode(root, produced, hide=()):
         assert worktrees(git_project) and len(worktrees(git_project)) == 2
         raise RuntimeError("boom")
 
