@@ -139,9 +139,7 @@ def parse_files(files: dict[str, str]) -> sd.Documents:
     for path, text in files.items():
         try:
             documents[path] = sd.parse_artifact(path, text)
-        except ValueError as error:  # yaml.YAMLError is not one; handled below
-            raise DiffError(f"{path}: does not parse: {error}") from error
-        except Exception as error:
+        except Exception as error:  # ValueError from json, yaml.YAMLError from yaml
             raise DiffError(f"{path}: does not parse: {str(error).splitlines()[0]}") from error
     return documents
 
