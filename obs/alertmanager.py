@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from obs.artifacts import checker
-from obs.errors import Problem, json_path
+from obs.errors import Problem, iter_strings, json_path
 
 ALERTMANAGER_FILE = "monitoring/alertmanager.yml"
 
@@ -174,17 +174,6 @@ def routes_of(route: Any, path: list[str | int]) -> Iterator[tuple[list[str | in
         yield from routes_of(child, [*path, "routes", index])
 
 
-def _strings(node: Any, path: list[str | int]) -> Iterator[tuple[list[str | int], str]]:
-    if isinstance(node, str):
-        yield path, node
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield from _strings(value, [*path, key])
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _strings(value, [*path, index])
-
-
 def _object(document: Any, path: Sequence[str | int]) -> str:
     """Name the route, receiver or inhibit rule a JSON path points into."""
     if not path or not isinstance(document, dict):
@@ -238,7 +227,7 @@ def check_alertmanager(document: Any, file: str, path: str) -> list[Problem]:
                     problems.append(Problem(file, f"inhibit rule {index}", json_path(["inhibit_rules", index, key,
                                                                                       position]),
                                             f'matcher {matcher!r} is not name="value" (or !=, =~, !~)'))
-    for string_path, text in _strings(document, []):
+    for string_path, text in iter_strings(document, []):
         if SECRET_PATTERNS.search(text):
             problems.append(Problem(file, _object(document, string_path), json_path(string_path),
                                     "looks like a secret: read it from a file (*_file fields) mounted at deploy time"))

@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, order=True)
@@ -33,3 +35,16 @@ def json_path(parts: list[str | int] | tuple[str | int, ...]) -> str:
     for part in parts:
         out += f"[{part}]" if isinstance(part, int) else f".{part}"
     return out
+
+
+def iter_strings(node: Any, path: list[str | int] | None = None) -> Iterator[tuple[list[str | int], str]]:
+    """Every string in a parsed JSON/YAML document, with its path."""
+    path = path or []
+    if isinstance(node, str):
+        yield path, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from iter_strings(value, [*path, key])
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from iter_strings(value, [*path, index])

@@ -20,7 +20,7 @@ import yaml
 
 from catalog.metrics import series_names
 from obs.artifacts import DASHBOARD_DIR, DATASOURCES_FILE
-from obs.errors import json_path
+from obs.errors import iter_strings, json_path
 from obs.promql import RATE_FUNCTIONS, parse_error, series_uses
 from obs.validate_dashboard import describe, panels_with_paths, variable_samples
 
@@ -290,17 +290,6 @@ def _recording_rule_defined(ctx: LintContext) -> Iterator[Finding]:
                                      f"recording rule {use.name} is not defined")
 
 
-def _strings(node: Any, path: list[str | int]) -> Iterator[tuple[list[str | int], str]]:
-    if isinstance(node, str):
-        yield path, node
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield from _strings(value, [*path, key])
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _strings(value, [*path, index])
-
-
 @rule("link-target-exists", reason="A link to a renamed dashboard or a removed panel is a dead end when it "
       "matters most.", fix="Build links from catalog.grafana dashboard refs and panel titles, not by hand.")
 def _link_target_exists(ctx: LintContext) -> Iterator[Finding]:
@@ -316,12 +305,12 @@ def _link_target_exists(ctx: LintContext) -> Iterator[Finding]:
                 yield f"links to panel {panel} of {uid!r}, which has no such panel"
 
     for file, document in ctx.dashboards.items():
-        for path, text in _strings(document, []):
+        for path, text in iter_strings(document, []):
             if path and path[-1] in ("url", "uri"):
                 for message in problems(text):
                     yield _panel_finding("link-target-exists", file, document, path, message)
     for file, path, alert in ctx.rules():
-        for sub_path, text in _strings(alert.get("annotations") or {}, []):
+        for sub_path, text in iter_strings(alert.get("annotations") or {}, []):
             for message in problems(text):
                 yield _alert_finding("link-target-exists", file, [*path, "annotations", *sub_path], alert, message)
 
@@ -331,7 +320,7 @@ def _link_target_exists(ctx: LintContext) -> Iterator[Finding]:
 def _datasource_provisioned(ctx: LintContext) -> Iterator[Finding]:
     provisioned = {d.get("uid") for d in ctx.datasources}
     for file, document in ctx.dashboards.items():
-        for path, text in _strings(document, []):
+        for path, text in iter_strings(document, []):
             is_reference = len(path) >= 2 and path[-2] == "datasource" and path[-1] == "uid"
             if is_reference and not text.startswith(("$", "-- ")) and text not in provisioned:
                 yield _panel_finding("datasource-provisioned", file, document, path,
