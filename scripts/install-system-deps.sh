@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests run for real: promtool and Prometheus, Alertmanager and amtool,
-# node-exporter. Does nothing when they are already there.
+# node-exporter, and headless Chromium (the dashboard preview is checked in a real browser).
+# Does nothing when they are already there.
 set -euo pipefail
 needed=()
 command -v promtool >/dev/null && command -v prometheus >/dev/null || needed+=(prometheus)
 command -v amtool >/dev/null && command -v prometheus-alertmanager >/dev/null || needed+=(prometheus-alertmanager)
 command -v prometheus-node-exporter >/dev/null || needed+=(prometheus-node-exporter)
+command -v chromium >/dev/null || needed+=(chromium)
 [ ${#needed[@]} -eq 0 ] && exit 0
 echo "installing Debian packages: ${needed[*]}"
 sudo=""
