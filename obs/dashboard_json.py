@@ -11,6 +11,7 @@ Everything here is a pure function of the grafanalib object.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from typing import Any
 
@@ -32,6 +33,9 @@ BUILTIN_ANNOTATION = {
     "name": "Annotations & Alerts",
     "type": "dashboard",
 }
+
+# Panel ids are derived from type and title into 1..PANEL_ID_SPACE (see _number_panels).
+PANEL_ID_SPACE = 9999
 
 PROMETHEUS_VARIABLE_QUERY_REF = "PrometheusVariableQueryEditor-VariableQuery"
 
@@ -144,17 +148,20 @@ def _annotations(raw: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _number_panels(panels: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Give panels without an id the next free id, in reading order, so ids are stable across builds."""
+    """Give each panel without an id one derived from its type and title, so that moving a panel, or
+    adding one above it, keeps its id: `?viewPanel=` links and alert links stay valid. Panels with the
+    same type and title take the next free id in reading order."""
     panels = copy.deepcopy(panels)
     flat = [p for panel in panels for p in (panel, *(panel.get("panels") or []))]
     taken = {p["id"] for p in flat if p.get("id") is not None}
-    next_id = 1
     for panel in flat:
         if panel.get("id") is None:
-            while next_id in taken:
-                next_id += 1
-            panel["id"] = next_id
-            taken.add(next_id)
+            digest = hashlib.sha256(f"{panel.get('type')}\0{panel.get('title')}".encode()).digest()
+            candidate = int.from_bytes(digest[:8], "big") % PANEL_ID_SPACE + 1
+            while candidate in taken:
+                candidate = candidate % PANEL_ID_SPACE + 1
+            panel["id"] = candidate
+            taken.add(candidate)
     return panels
 
 

@@ -4,6 +4,7 @@ what to install when promtool or amtool is missing."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -102,10 +103,12 @@ def test_link_to_a_missing_panel(project):
 def test_link_to_an_ambiguous_panel_title(project):
     edit(project, EVALUATIONS, 'PanelLink(ANALYTICS, "Success rate", panel_type="timeseries"',
          'PanelLink(ANALYTICS, "Success rate"')
+    document = json.loads((project / "monitoring/grafana/dashboards/obs-evaluation-analytics.json").read_text())
+    ids = {p["type"]: p["id"] for p in document["panels"] if p["title"] == "Success rate"}
     [line] = failing_build(project)
     assert line == ("error: alerts/evaluations.py: alert 'LowEvaluationSuccessRate': panel: panel title "
-                    "'Success rate' is ambiguous on dashboard 'obs-evaluation-analytics' (stat id 4, timeseries "
-                    "id 10): choose one with panel_type=")
+                    f"'Success rate' is ambiguous on dashboard 'obs-evaluation-analytics' (stat id {ids['stat']}, "
+                    f"timeseries id {ids['timeseries']}): choose one with panel_type=")
 
 
 def test_link_to_a_missing_dashboard(project):

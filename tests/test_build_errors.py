@@ -3,6 +3,7 @@ the JSON path and the reason; the exit code is 1; and not one file is written.""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -18,6 +19,13 @@ def edit(project: Path, module: str, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {module}"
     path.write_text(text.replace(old, new, 1))
+
+
+def panel_id(project: Path, uid: str, title: str, kind: str | None = None) -> int:
+    """The id the committed build gave a panel (ids derive from type and title)."""
+    document = json.loads((project / f"monitoring/grafana/dashboards/{uid}.json").read_text())
+    [found] = [p["id"] for p in document["panels"] if p["title"] == title and kind in (None, p["type"])]
+    return found
 
 
 def failing_build(project: Path) -> list[str]:
@@ -88,17 +96,20 @@ def test_panel_plugin_schema_violation_names_the_panel(project):
          "color_mode=\"rainbow\",\n    )\n\n\nfiring_alerts_count")
     errors = failing_build(project)
     assert len(errors) == 5  # one per service tile
-    assert re.match(r"error: .*obs-system-overview.json: dashboard 'obs-system-overview' panel 'API Gateway' "
-                    r"\(id 2\): \$\.panels\[1\]\.options\.colorMode: 'rainbow' is not one of", errors[0])
+    gateway = panel_id(project, "obs-system-overview", "API Gateway")
+    assert any(re.match(r"error: .*obs-system-overview.json: dashboard 'obs-system-overview' panel 'API Gateway' "
+                        rf"\(id {gateway}\): \$\.panels\[1\]\.options\.colorMode: 'rainbow' is not one of", e)
+               for e in errors), errors
 
 
 def test_promql_syntax_error_names_file_dashboard_panel_and_path(project):
     edit(project, ANALYTICS, 'target(q.success_ratio(*APP), "success rate")',
          'target("sum(rate(evaluations_total[5m])", "success rate")')
+    success = panel_id(project, "obs-evaluation-analytics", "Success rate", "timeseries")
     [line] = failing_build(project)
     assert line.startswith(
         "error: dashboards/evaluation_analytics.py -> monitoring/grafana/dashboards/obs-evaluation-analytics.json: "
-        "dashboard 'obs-evaluation-analytics' panel 'Success rate' (id 10): $.panels[9].targets[0].expr: "
+        f"dashboard 'obs-evaluation-analytics' panel 'Success rate' (id {success}): $.panels[9].targets[0].expr: "
         "PromQL does not parse: ")
 
 

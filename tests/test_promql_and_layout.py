@@ -76,3 +76,17 @@ def test_threshold_steps():
     assert [s["color"] for s in steps_for(below)] == ["red", "orange", "green"]
     with pytest.raises(ValueError):
         Threshold(value=0.9, warn=0.95, bad_when="above", for_="5m", severity="warning")
+
+
+def test_panel_ids_follow_the_panel_not_its_position():
+    from obs.dashboard_json import compile_dashboard
+
+    def ids(*titles: str) -> list[tuple[str, int]]:
+        panels = [(stat(title, [target("up")], description="d", unit="none"), 6) for title in titles]
+        document = compile_dashboard(G.Dashboard(title="t", uid="t", panels=layout(section(None, panels))))
+        return [(p["title"], p["id"]) for p in document["panels"]]
+
+    assert dict(ids("A", "B", "C")) == dict(ids("C", "A", "B"))
+    assert dict(ids("A", "B"))["A"] == dict(ids("B", "C", "A"))["A"]
+    twins = [panel_id for _, panel_id in ids("Same", "Same", "Other")]
+    assert len(set(twins)) == 3
