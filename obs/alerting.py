@@ -38,8 +38,7 @@ from obs import alertmanager as am
 from obs.artifacts import RULES_DIR, Artifact, checker, tool_check, yaml_text
 from obs.build import BuildContext, register_stage
 from obs.errors import Problem, json_path
-from obs.loader import _describe as describe_import_error
-from obs.loader import content_modules, import_module
+from obs.loader import import_content
 from obs.promql import VARIABLE
 from obs.validate_dashboard import panels_with_paths
 
@@ -122,13 +121,7 @@ def load_alert_content(root: Path) -> tuple[AlertContent, list[Problem]]:
     """Import each module of alerts/ once and take its `groups` and/or `alertmanager`."""
     content = AlertContent()
     problems: list[Problem] = []
-    for path in content_modules(root / ALERTS_DIR):
-        source = path.relative_to(root).as_posix()
-        try:
-            module = import_module(path, root)
-        except Exception as error:  # any failure in user content is reported, not raised
-            problems.append(Problem(source, "module", "", f"failed to import: {describe_import_error(error, path)}"))
-            continue
+    for source, module in import_content(root, ALERTS_DIR, problems):
         if not hasattr(module, "groups") and not hasattr(module, "alertmanager"):
             problems.append(Problem(source, "module", "", "defines neither `groups` (a list of RuleGroup) nor "
                                                           "`alertmanager` (an Alertmanager)"))

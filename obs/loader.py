@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -42,19 +43,26 @@ def import_module(path: Path, root: Path) -> ModuleType:
     return module
 
 
+def import_content(root: Path, folder: str, problems: list[Problem]) -> Iterator[tuple[str, ModuleType]]:
+    """(source, module) for each content module of `root/folder`; one that fails to import is appended to
+    `problems` instead."""
+    for path in content_modules(root / folder):
+        source = path.relative_to(root).as_posix()
+        try:
+            module = import_module(path, root)
+        except Exception as error:  # any failure in user content is reported, not raised
+            problems.append(Problem(source, "module", "", f"failed to import: {describe_import_error(error, path)}"))
+            continue
+        yield source, module
+
+
 def load_objects(
     root: Path, folder: str, attribute: str, expected: type | tuple[type, ...], what: str
 ) -> tuple[list[Loaded], list[Problem]]:
     """Import every module in `root/folder` and take its `attribute`, which must be an `expected`."""
     loaded: list[Loaded] = []
     problems: list[Problem] = []
-    for path in content_modules(root / folder):
-        source = path.relative_to(root).as_posix()
-        try:
-            module = import_module(path, root)
-        except Exception as error:  # any failure in user content is reported, not raised
-            problems.append(Problem(source, "module", "", f"failed to import: {_describe(error, path)}"))
-            continue
+    for source, module in import_content(root, folder, problems):
         if not hasattr(module, attribute):
             problems.append(Problem(source, "module", "", f"defines no `{attribute}` ({what})"))
             continue
@@ -71,7 +79,7 @@ def load_objects(
     return loaded, problems
 
 
-def _describe(error: Exception, path: Path) -> str:
+def describe_import_error(error: Exception, path: Path) -> str:
     """The error and the line of the content module it came from."""
     frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename) == path]
     where = f" (line {frames[-1].lineno})" if frames else ""
