@@ -104,6 +104,7 @@ dashboard = Dashboard(
     tags=["platform", "containers"],
     timezone="browser",
     refresh="30s",
+    graphTooltip=1,  # shared crosshair: the same moment on every panel
     time=Time("now-6h", "now"),
     links=[
         DashboardLink(title="System Overview", uri=grafana.SYSTEM_OVERVIEW.path, type="link", keepTime=True),

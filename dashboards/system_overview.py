@@ -136,6 +136,7 @@ dashboard = Dashboard(
     tags=["platform", "overview"],
     timezone="browser",
     refresh="30s",
+    graphTooltip=1,  # shared crosshair: the same moment on every panel
     time=Time("now-6h", "now"),
     links=[
         DashboardLink(title="Medical Evaluation Analytics", uri=grafana.EVALUATION_ANALYTICS.path, type="link",
