@@ -3,7 +3,7 @@ start-up (conf/provisioning/*). Pure functions from objects to documents."""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,19 +40,26 @@ class Datasource:
         }
 
 
-ENV_REFERENCE = re.compile(r"\$(?!\$)")
+def map_strings(value: Any, function: Callable[[str], str]) -> Any:
+    """`value` with `function` applied to every string in it (dict keys left alone)."""
+    if isinstance(value, str):
+        return function(value)
+    if isinstance(value, dict):
+        return {k: map_strings(v, function) for k, v in value.items()}
+    if isinstance(value, list):
+        return [map_strings(v, function) for v in value]
+    return value
 
 
 def escape_env(value: Any) -> Any:
     """Grafana expands $VAR and ${VAR} in provisioning files; a literal `$` (Grafana's own `$__tags`,
     `${__span.traceId}`) must be written `$$` to survive."""
-    if isinstance(value, str):
-        return value.replace("$", "$$")
-    if isinstance(value, dict):
-        return {k: escape_env(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [escape_env(v) for v in value]
-    return value
+    return map_strings(value, lambda text: text.replace("$", "$$"))
+
+
+def unescape_env(value: Any) -> Any:
+    """Undo escape_env: provisioning files write `$` as `$$`; the HTTP API takes it as is."""
+    return map_strings(value, lambda text: text.replace("$$", "$"))
 
 
 def datasources_document(datasources: list[Datasource]) -> dict[str, Any]:

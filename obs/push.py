@@ -60,6 +60,7 @@ from catalog.grafana import FOLDER, MANAGED_TAG, Folder
 from obs.artifacts import DASHBOARD_DIR, DATASOURCES_FILE, Artifact
 from obs.errors import BuildError
 from obs.grafana_api import Grafana, GrafanaError, Target, UsageError, make_target
+from obs.provisioning import unescape_env
 
 BACKUP_DIR = ".obs-backups"
 # Fields Grafana sets on save (pkg/services/dashboards: id, version; `uid` is ours and stable).
@@ -91,17 +92,6 @@ class Desired:
     def describe(self) -> str:
         return (f"{len(self.datasources)} datasources, folder {self.folder.uid}, "
                 f"{len(self.dashboards)} dashboards")
-
-
-def unescape_env(value: Any) -> Any:
-    """Undo obs.provisioning.escape_env: provisioning files write `$` as `$$`; the HTTP API takes it as is."""
-    if isinstance(value, str):
-        return value.replace("$$", "$")
-    if isinstance(value, dict):
-        return {k: unescape_env(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unescape_env(v) for v in value]
-    return value
 
 
 def datasource_body(entry: dict[str, Any]) -> dict[str, Any]:
