@@ -1,13 +1,13 @@
 """Container Overview: CPU, memory and network per container, and which containers restart."""
 
-from grafanalib.core import Dashboard, DashboardLink, Templating, Time
 
 from catalog import grafana
 from catalog import metrics as m
 from catalog import promql as q
-from obs.layout import layout, section
+from obs.dashboard import platform_dashboard
+from obs.layout import section
 from obs.panels import AMBER, GREEN, RED, stat, table, target, timeseries
-from obs.variables import datasource_variable, label_values
+from obs.variables import label_values
 
 CONTAINER = ('name=~"$container"', q.NAMED_CONTAINERS)
 RESTART_STEPS = [{"color": GREEN, "value": None}, {"color": AMBER, "value": 1}, {"color": RED, "value": 3}]
@@ -97,26 +97,18 @@ restarts_table = table(
     ],
 )
 
-dashboard = Dashboard(
-    title=grafana.CONTAINER_OVERVIEW.title,
-    uid=grafana.CONTAINER_OVERVIEW.uid,
+dashboard = platform_dashboard(
+    grafana.CONTAINER_OVERVIEW,
     description="CPU, memory, network I/O and restarts of every container, from cAdvisor.",
-    tags=["platform", "containers"],
-    timezone="browser",
-    refresh="30s",
-    graphTooltip=1,  # shared crosshair: the same moment on every panel
-    time=Time("now-6h", "now"),
-    links=[
-        DashboardLink(title="System Overview", uri=grafana.SYSTEM_OVERVIEW.path, type="link", keepTime=True),
-    ],
-    templating=Templating([
-        datasource_variable(),
+    tags=["containers"],
+    links_to=[grafana.SYSTEM_OVERVIEW],
+    variables=[
         label_values("container", "name", f'{m.CONTAINER_MEMORY}{{{q.NAMED_CONTAINERS}}}', label_text="Container"),
-    ]),
-    panels=layout(
+    ],
+    sections=[
         section("Summary", [(running, 6), (cpu_total, 6), (memory_total, 6), (restarts_total, 6)], height=4),
         section("CPU and memory", [(cpu, 12), (memory, 12)]),
         section("Network I/O", [(network_receive, 12), (network_transmit, 12)]),
         section("Restarts", [(restarts_over_time, 16), (restarts_table, 8)]),
-    ),
+    ],
 )

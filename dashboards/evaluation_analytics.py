@@ -1,16 +1,16 @@
 """Medical Evaluation Analytics: how many evaluations, how well, how fast, at what token cost, and the
 way from a slow or failed evaluation to its trace in Tempo."""
 
-from grafanalib.core import Dashboard, DashboardLink, Templating, Time
 
 from catalog import grafana
 from catalog import metrics as m
 from catalog import promql as q
 from catalog import thresholds as t
-from obs.layout import layout, section
+from obs.dashboard import platform_dashboard
+from obs.layout import section
 from obs.panels import stat, target, timeseries
 from obs.tempo import tempo_traces
-from obs.variables import datasource_variable, label_values, textbox
+from obs.variables import label_values, textbox
 
 APP = ('job=~"$job"', 'model=~"$model"')
 PER_MINUTE = "60 * "
@@ -222,20 +222,12 @@ slow_traces = tempo_traces(
     "Look for the llm_invoke span to see whether the model or the parsing is slow.",
 )
 
-dashboard = Dashboard(
-    title=grafana.EVALUATION_ANALYTICS.title,
-    uid=grafana.EVALUATION_ANALYTICS.uid,
+dashboard = platform_dashboard(
+    grafana.EVALUATION_ANALYTICS,
     description="Evaluation volume, outcomes, processing time, token usage and cost, with links to traces.",
-    tags=["platform", "evaluations"],
-    timezone="browser",
-    refresh="30s",
-    graphTooltip=1,  # shared crosshair: the same moment on every panel
-    time=Time("now-6h", "now"),
-    links=[
-        DashboardLink(title="System Overview", uri=grafana.SYSTEM_OVERVIEW.path, type="link", keepTime=True),
-    ],
-    templating=Templating([
-        datasource_variable(),
+    tags=["evaluations"],
+    links_to=[grafana.SYSTEM_OVERVIEW],
+    variables=[
         label_values("job", "job", m.EVALUATIONS, label_text="Service"),
         label_values("model", "model", m.EVALUATIONS, label_text="Model"),
         textbox(
@@ -250,8 +242,8 @@ dashboard = Dashboard(
             default="15",
             description="Price of one million completion tokens, used by the cost panels.",
         ),
-    ]),
-    panels=layout(
+    ],
+    sections=[
         section(
             "Overview",
             [(evaluations_in_range, 4), (throughput_now, 4), (success_rate_now, 4), (failure_rate_now, 4),
@@ -264,5 +256,5 @@ dashboard = Dashboard(
         section("Tokens and cost", [(token_rate, 8), (tokens_by_model, 8), (cost_rate, 8)]),
         section("Flagged cases", [(flagged, 12), (flag_ratio, 12)]),
         section("Traces", [(failed_traces, 12), (slow_traces, 12)], height=10),
-    ),
+    ],
 )

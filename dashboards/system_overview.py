@@ -1,14 +1,14 @@
 """System Overview: is every service up, is the host healthy, what is firing right now."""
 
-from grafanalib.core import Dashboard, DashboardLink, Templating, Time
 
 from catalog import grafana, jobs
 from catalog import metrics as m
 from catalog import promql as q
 from catalog import thresholds as t
-from obs.layout import layout, section
+from obs.dashboard import platform_dashboard
+from obs.layout import section
 from obs.panels import RED, UP_DOWN_MAPPINGS, stat, table, target, timeseries, up_down_steps
-from obs.variables import datasource_variable, label_values
+from obs.variables import label_values
 
 HOST = 'instance=~"$instance"'
 
@@ -129,25 +129,15 @@ firing_alerts = table(
     ],
 )
 
-dashboard = Dashboard(
-    title=grafana.SYSTEM_OVERVIEW.title,
-    uid=grafana.SYSTEM_OVERVIEW.uid,
+dashboard = platform_dashboard(
+    grafana.SYSTEM_OVERVIEW,
     description="Service health, host resources, containers and firing alerts of the evaluation platform.",
-    tags=["platform", "overview"],
-    timezone="browser",
-    refresh="30s",
-    graphTooltip=1,  # shared crosshair: the same moment on every panel
-    time=Time("now-6h", "now"),
-    links=[
-        DashboardLink(title="Medical Evaluation Analytics", uri=grafana.EVALUATION_ANALYTICS.path, type="link",
-                      keepTime=True),
-        DashboardLink(title="Container Overview", uri=grafana.CONTAINER_OVERVIEW.path, type="link", keepTime=True),
-    ],
-    templating=Templating([
-        datasource_variable(),
+    tags=["overview"],
+    links_to=[grafana.EVALUATION_ANALYTICS, grafana.CONTAINER_OVERVIEW],
+    variables=[
         label_values("instance", "instance", f'{m.UP}{{job="{jobs.NODE_EXPORTER.name}"}}', label_text="Host"),
-    ]),
-    panels=layout(
+    ],
+    sections=[
         section(
             "Service health",
             [(service_up(job), 4) for job in jobs.SCRAPE_JOBS] + [(firing_alerts_count, 4)],
@@ -157,5 +147,5 @@ dashboard = Dashboard(
         section("Network", [(host_network, 12), (container_network, 12)]),
         section("Containers", [(container_cpu, 12), (container_memory, 12)]),
         section("Alerts", [(firing_alerts, 24)]),
-    ),
+    ],
 )

@@ -21,6 +21,11 @@ def edit(project: Path, module: str, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
+def append(project: Path, module: str, line: str) -> None:
+    path = project / module
+    path.write_text(path.read_text() + f"\n{line}\n")
+
+
 def panel_id(project: Path, uid: str, title: str, kind: str | None = None) -> int:
     """The id the committed build gave a panel (ids derive from type and title)."""
     document = json.loads((project / f"monitoring/grafana/dashboards/{uid}.json").read_text())
@@ -68,7 +73,7 @@ def test_module_without_a_dashboard(project):
 
 def test_two_dashboards_with_one_uid(project):
     text = (project / SYSTEM).read_text()
-    (project / "dashboards/zz_copy.py").write_text(text.replace('title=grafana.SYSTEM_OVERVIEW.title', 'title="Copy"'))
+    (project / "dashboards/zz_copy.py").write_text(text + '\ndashboard.title = "Copy"\n')
     [line] = failing_build(project)
     assert line == ("error: dashboards/zz_copy.py: dashboard 'obs-system-overview': $.uid: "
                     "duplicate uid, also used by dashboards/system_overview.py")
@@ -79,13 +84,13 @@ def test_two_dashboards_with_one_uid(project):
     ("x" * 41, "uid must be 1-40 characters"),
 ])
 def test_uid_that_grafana_would_reject(project, uid, reason):
-    edit(project, SYSTEM, "uid=grafana.SYSTEM_OVERVIEW.uid", f"uid={uid!r}")
+    append(project, SYSTEM, f"dashboard.uid = {uid!r}")
     [line] = failing_build(project)
     assert line.startswith(f"error: dashboards/system_overview.py: dashboard {uid!r}: $.uid: {reason}")
 
 
 def test_schema_violation_names_the_json_path(project):
-    edit(project, SYSTEM, 'graphTooltip=1,', 'graphTooltip=7,')
+    append(project, SYSTEM, "dashboard.graphTooltip = 7")
     [line] = failing_build(project)
     assert line.startswith("error: dashboards/system_overview.py -> monitoring/grafana/dashboards/"
                            "obs-system-overview.json: dashboard 'obs-system-overview': $.graphTooltip: 7 is not one of")
