@@ -46,3 +46,21 @@ def tree_digest(root: Path, folder: str = "monitoring") -> dict[str, str]:
     base = root / folder
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(base.rglob("*")) if p.is_file()}
+
+
+def edit(project: Path, module: str, old: str, new: str) -> None:
+    """Replace the first `old` in a file of the project copy; fails if `old` is not there."""
+    path = project / module
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {module}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def failing_build(project: Path) -> list[str]:
+    """The build fails, says nothing was written, and wrote nothing; returns its error lines."""
+    before = tree_digest(project)
+    result = run_obs("build", "--root", str(project))
+    assert result.exit_code == 1, result.output
+    assert tree_digest(project) == before, "a failed build must write nothing"
+    assert result.stderr.rstrip().endswith("nothing written")
+    return [line for line in result.stderr.splitlines() if line.startswith("error: ")]

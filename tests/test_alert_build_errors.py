@@ -6,33 +6,15 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
-from conftest import run_obs, tree_digest
+from conftest import edit, failing_build, run_obs
 
 HOST = "alerts/host.py"
 TARGETS = "alerts/targets.py"
 EVALUATIONS = "alerts/evaluations.py"
 ROUTING = "alerts/alertmanager.py"
 HOST_RULES = "alerts/host.py -> monitoring/prometheus/rules/host.yml"
-
-
-def edit(project: Path, module: str, old: str, new: str) -> None:
-    path = project / module
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {module}"
-    path.write_text(text.replace(old, new, 1))
-
-
-def failing_build(project: Path) -> list[str]:
-    """The build fails, says nothing was written, and wrote nothing."""
-    before = tree_digest(project)
-    result = run_obs("build", "--root", str(project))
-    assert result.exit_code == 1, result.output
-    assert tree_digest(project) == before, "a failed build must write nothing"
-    assert result.stderr.rstrip().endswith("nothing written")
-    return [line for line in result.stderr.splitlines() if line.startswith("error: ")]
 
 
 def test_the_copied_project_builds(project):

@@ -8,17 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import run_obs, tree_digest
+from conftest import edit
+from conftest import failing_build as build_failure
 
 SYSTEM = "dashboards/system_overview.py"
 ANALYTICS = "dashboards/evaluation_analytics.py"
-
-
-def edit(project: Path, module: str, old: str, new: str) -> None:
-    path = project / module
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {module}"
-    path.write_text(text.replace(old, new, 1))
 
 
 def append(project: Path, module: str, line: str) -> None:
@@ -36,12 +30,7 @@ def panel_id(project: Path, uid: str, title: str, kind: str | None = None) -> in
 def failing_build(project: Path) -> list[str]:
     """Run the build after also making a harmless change elsewhere, and prove nothing was written."""
     edit(project, "dashboards/container_overview.py", '"Containers"', '"Running containers"')
-    before = tree_digest(project)
-    result = run_obs("build", "--root", str(project))
-    assert result.exit_code == 1
-    assert tree_digest(project) == before, "a failed build must write nothing"
-    assert "nothing written" in result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    errors = build_failure(project)
     assert errors
     return errors
 
