@@ -80,18 +80,20 @@ def completed_rate(*matchers: str, by: str = "", window: str = RATE_INTERVAL) ->
     )
 
 
-def success_ratio(*matchers: str, by: str = "", window: str = RATE_INTERVAL) -> str:
+def outcome_ratio(outcome: Metric, *matchers: str, by: str = "", window: str = RATE_INTERVAL) -> str:
+    """The share of completed evaluations that ended in `outcome`."""
     return (
-        f"{outcome_rate(m.EVALUATIONS_SUCCESS, *matchers, by=by, window=window)}"
+        f"{outcome_rate(outcome, *matchers, by=by, window=window)}"
         f" / ({completed_rate(*matchers, by=by, window=window)})"
     )
+
+
+def success_ratio(*matchers: str, by: str = "", window: str = RATE_INTERVAL) -> str:
+    return outcome_ratio(m.EVALUATIONS_SUCCESS, *matchers, by=by, window=window)
 
 
 def failure_ratio(*matchers: str, by: str = "", window: str = RATE_INTERVAL) -> str:
-    return (
-        f"{outcome_rate(m.EVALUATIONS_FAILED, *matchers, by=by, window=window)}"
-        f" / ({completed_rate(*matchers, by=by, window=window)})"
-    )
+    return outcome_ratio(m.EVALUATIONS_FAILED, *matchers, by=by, window=window)
 
 
 def latency_quantile(quantile: float, *matchers: str, by: str = "", window: str = RATE_INTERVAL) -> str:
