@@ -22,7 +22,7 @@ from catalog.metrics import series_names
 from obs.artifacts import DASHBOARD_DIR, DATASOURCES_FILE
 from obs.errors import iter_strings, json_path
 from obs.promql import RATE_FUNCTIONS, parse_error, series_uses
-from obs.validate_dashboard import describe, panels_with_paths, variable_samples
+from obs.validate_dashboard import describe, panel_at, panels_with_paths, variable_samples
 
 EXCLUSIONS_FILE = "lint-exclusions.yml"
 RULES_GLOB = "monitoring/prometheus/rules/*.yml"
@@ -101,12 +101,8 @@ def rule(name: str, *, reason: str, fix: str):
 
 
 def _panel_finding(rule_name: str, file: str, document: dict, path: list, message: str) -> Finding:
-    node: Any = document
-    panel_title = ""
-    for part in path:
-        node = node[part] if isinstance(node, dict | list) else node
-        if isinstance(node, dict) and "gridPos" in node:
-            panel_title = node.get("title", "")
+    panel = panel_at(document, path)
+    panel_title = panel.get("title", "") if panel else ""
     return Finding(rule_name, file, describe(document, path), json_path(path), message,
                    dashboard=document.get("uid", ""), panel=panel_title)
 

@@ -7,7 +7,7 @@ Each check is a pure function from the document to a list of Problems.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -67,9 +67,8 @@ def panels_with_paths(document: dict[str, Any]) -> Iterator[tuple[dict[str, Any]
             yield child, ["panels", index, "panels", child_index]
 
 
-def describe(document: dict[str, Any], path: list[str | int] | tuple[str | int, ...]) -> str:
-    """Name the dashboard and, when the path is inside one, the panel or variable."""
-    name = f"dashboard {document.get('uid', '?')!r}"
+def _innermost(document: dict[str, Any], path: Sequence[str | int]) -> tuple[dict | None, dict | None]:
+    """The innermost panel and template variable the JSON path runs through (None where there is none)."""
     node: Any = document
     panel = None
     variable = None
@@ -82,6 +81,18 @@ def describe(document: dict[str, Any], path: list[str | int] | tuple[str | int, 
             panel = node
         if isinstance(node, dict) and "name" in node and "type" in node and "gridPos" not in node:
             variable = node
+    return panel, variable
+
+
+def panel_at(document: dict[str, Any], path: Sequence[str | int]) -> dict[str, Any] | None:
+    """The panel a JSON path points into, if any."""
+    return _innermost(document, path)[0]
+
+
+def describe(document: dict[str, Any], path: Sequence[str | int]) -> str:
+    """Name the dashboard and, when the path is inside one, the panel or variable."""
+    name = f"dashboard {document.get('uid', '?')!r}"
+    panel, variable = _innermost(document, path)
     if panel is not None:
         name += f" panel {panel.get('title', '')!r} (id {panel.get('id', '?')})"
     elif variable is not None and "templating" in path:
