@@ -35,7 +35,7 @@ import yaml
 from catalog import jobs
 from catalog.grafana import GRAFANA_URL, DashboardRef
 from obs import alertmanager as am
-from obs.artifacts import RULES_DIR, Artifact, checker, tool_check, yaml_text
+from obs.artifacts import PROMETHEUS_FILE, RULES_DIR, Artifact, checker, tool_check, yaml_text
 from obs.build import BuildContext, register_stage
 from obs.errors import Problem, json_path
 from obs.loader import import_content
@@ -43,7 +43,6 @@ from obs.promql import VARIABLE
 from obs.validate_dashboard import panels_with_paths
 
 ALERTS_DIR = "alerts"
-PROMETHEUS_FILE = "monitoring/prometheus.yml"
 # In the Prometheus container the configuration is /etc/prometheus/prometheus.yml and RULES_DIR is mounted at
 # /etc/prometheus/rules. Prometheus resolves rule_files against the configuration file's directory, so the
 # relative glob finds the rules there, and finds them in a copy laid out the same way (what promtool checks).

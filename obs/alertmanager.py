@@ -12,10 +12,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from obs.artifacts import checker
+from obs.artifacts import ALERTMANAGER_FILE, checker
 from obs.errors import Problem, iter_strings, json_path
-
-ALERTMANAGER_FILE = "monitoring/alertmanager.yml"
 
 # Alertmanager's matcher syntax, quoted form: name="value", name!="value", name=~"regex", name!~"regex".
 MATCHER = re.compile(r'^\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"\s*$')

@@ -24,6 +24,8 @@ DASHBOARD_DIR = "monitoring/grafana/dashboards"
 DATASOURCES_FILE = "monitoring/grafana/provisioning/datasources/datasources.yml"
 DASHBOARD_PROVIDER_FILE = "monitoring/grafana/provisioning/dashboards/dashboards.yml"
 RULES_DIR = "monitoring/prometheus/rules"
+PROMETHEUS_FILE = "monitoring/prometheus.yml"
+ALERTMANAGER_FILE = "monitoring/alertmanager.yml"
 # Directories the build owns entirely: a file there that the build does not produce is stale.
 GENERATED_DIRS: list[tuple[str, str]] = [(DASHBOARD_DIR, "*.json"), (RULES_DIR, "*.yml")]
 

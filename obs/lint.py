@@ -19,13 +19,12 @@ from typing import Any
 import yaml
 
 from catalog.metrics import series_names
-from obs.artifacts import DASHBOARD_DIR, DATASOURCES_FILE
+from obs.artifacts import DASHBOARD_DIR, DATASOURCES_FILE, RULES_DIR
 from obs.errors import iter_strings, json_path
 from obs.promql import RATE_FUNCTIONS, parse_error, series_uses
 from obs.validate_dashboard import describe, panel_at, panels_with_paths, variable_samples
 
 EXCLUSIONS_FILE = "lint-exclusions.yml"
-RULES_GLOB = "monitoring/prometheus/rules/*.yml"
 # Series Prometheus makes itself; a query may use them without a catalog entry.
 BUILTIN_SERIES = frozenset({"ALERTS", "ALERTS_FOR_STATE", "up", "scrape_duration_seconds", "scrape_samples_scraped"})
 SEVERITIES = ("critical", "warning", "info")
@@ -370,7 +369,7 @@ def load_context(root: Path) -> LintContext:
     ctx = LintContext(root=root)
     for path in sorted((root / DASHBOARD_DIR).glob("*.json")):
         ctx.dashboards[path.relative_to(root).as_posix()] = json.loads(path.read_text(encoding="utf-8"))
-    for path in sorted(root.glob(RULES_GLOB)):
+    for path in sorted((root / RULES_DIR).glob("*.yml")):
         ctx.rule_files[path.relative_to(root).as_posix()] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     datasources = root / DATASOURCES_FILE
     if datasources.is_file():

@@ -29,11 +29,9 @@ from typing import Any
 import yaml
 
 from catalog import jobs
+from obs.artifacts import ALERTMANAGER_FILE, PROMETHEUS_FILE, RULES_DIR
 from obs.demo_exporter import DemoExporter
 
-PROMETHEUS_CONFIG = "monitoring/prometheus.yml"
-ALERTMANAGER_CONFIG = "monitoring/alertmanager.yml"
-RULES_DIR = "monitoring/prometheus/rules"
 BINARIES = {"prometheus": "prometheus", "alertmanager": "prometheus-alertmanager",
             "node-exporter": "prometheus-node-exporter"}
 INSTALL_HINT = "apt-get install prometheus prometheus-alertmanager prometheus-node-exporter"
@@ -195,9 +193,9 @@ class LocalStack:
         missing = missing_binaries()
         if missing:
             raise LocalStackError(f"missing {', '.join(missing)}: install them with `{INSTALL_HINT}`")
-        config_path = self.root / PROMETHEUS_CONFIG
+        config_path = self.root / PROMETHEUS_FILE
         if not config_path.is_file():
-            raise LocalStackError(f"{PROMETHEUS_CONFIG} not found: run `obs build` first")
+            raise LocalStackError(f"{PROMETHEUS_FILE} not found: run `obs build` first")
         config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix="obs-stack-"))
@@ -236,7 +234,7 @@ class LocalStack:
             return f"127.0.0.1:{alertmanager_port}"
         stand_in = LOCAL_STAND_INS.get(job)
         if stand_in is None:
-            raise LocalStackError(f"{PROMETHEUS_CONFIG}: job {job!r} ({target}) has no local stand-in; "
+            raise LocalStackError(f"{PROMETHEUS_FILE}: job {job!r} ({target}) has no local stand-in; "
                                   f"add one to obs.local_stack.LOCAL_STAND_INS")
         if stand_in.startswith("demo:"):
             exporter = DemoExporter(stand_in.removeprefix("demo:")).start()
@@ -249,7 +247,7 @@ class LocalStack:
 
     def _start_alertmanager(self, port: int) -> None:
         assert self.workdir is not None and self.recorder is not None
-        config = yaml.safe_load((self.root / ALERTMANAGER_CONFIG).read_text(encoding="utf-8"))
+        config = yaml.safe_load((self.root / ALERTMANAGER_FILE).read_text(encoding="utf-8"))
         local = localize_alertmanager(config, self.recorder.url, self.group_wait)
         (self.workdir / "alertmanager.yml").write_text(yaml.safe_dump(local, sort_keys=False))
         self._spawn("alertmanager", [
@@ -306,7 +304,7 @@ class LocalStack:
 
     def jobs(self) -> list[tuple[str, str]]:
         """(job, compiled target) of every scrape target the stack serves."""
-        config = yaml.safe_load((self.root / PROMETHEUS_CONFIG).read_text(encoding="utf-8"))
+        config = yaml.safe_load((self.root / PROMETHEUS_FILE).read_text(encoding="utf-8"))
         return scrape_targets(config)
 
     def degrade(self, failure_rate: float, slow: bool = False) -> None:

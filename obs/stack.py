@@ -32,12 +32,12 @@ import yaml
 
 from catalog import jobs
 from catalog.grafana import GRAFANA_VERSION
-from obs.alerting import PROMETHEUS_FILE
-from obs.alertmanager import ALERTMANAGER_FILE
 from obs.artifacts import (
+    ALERTMANAGER_FILE,
     DASHBOARD_DIR,
     DASHBOARD_PROVIDER_FILE,
     DATASOURCES_FILE,
+    PROMETHEUS_FILE,
     Artifact,
     check_artifact,
     checker,
@@ -63,7 +63,7 @@ STACK_FOLDER = "stack"
 COMPOSE_FILE = "docker-compose.yml"  # at the project root: `docker compose up` from a checkout
 COLLECTOR_FILE = "monitoring/otel-collector-config.yml"
 TEMPO_FILE = "monitoring/tempo-config.yml"
-# PROMETHEUS_FILE and ALERTMANAGER_FILE (imported above) are written by the alerting build; stack/compose.py mounts
+# PROMETHEUS_FILE and ALERTMANAGER_FILE are written by the alerting build; stack/compose.py mounts
 # them, and the rules, where obs/alerting.py says Prometheus finds them, and the checks here read them.
 PROVISIONING_DIR = posixpath.dirname(posixpath.dirname(DATASOURCES_FILE))  # monitoring/grafana/provisioning
 

@@ -24,12 +24,11 @@ from typing import Any
 
 import yaml
 
-from obs.artifacts import DASHBOARD_DIR
+from obs.artifacts import DASHBOARD_DIR, RULES_DIR
 from obs.promql import LABEL_VALUES, substitute
 from obs.validate_dashboard import panels_with_paths
 
 ALLOW_EMPTY_FILE = "verify-allow-empty.yml"
-RULES_GLOB = "monitoring/prometheus/rules/*.yml"
 
 
 class PrometheusError(Exception):
@@ -210,7 +209,7 @@ def verify_dashboards(prometheus: Prometheus, root: Path, allowed: dict[tuple[st
 
 def expected_groups(root: Path) -> list[str]:
     groups = []
-    for path in sorted(root.glob(RULES_GLOB)):
+    for path in sorted((root / RULES_DIR).glob("*.yml")):
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         groups += [group["name"] for group in document.get("groups") or []]
     return groups

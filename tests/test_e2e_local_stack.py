@@ -19,7 +19,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from obs import verify as verifying
-from obs.local_stack import ALERTMANAGER_CONFIG, LocalStack, missing_binaries
+from obs.artifacts import ALERTMANAGER_FILE
+from obs.local_stack import LocalStack, missing_binaries
 from obs.verify import Prometheus, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -121,7 +122,7 @@ def test_degraded_worker_drives_the_evaluation_alerts(stack, prometheus, ready):
 
 def expected_receiver(repo, **labels: str) -> str:
     """What the compiled routing tree says, asked of amtool."""
-    command = ["amtool", "config", "routes", "test", f"--config.file={repo / ALERTMANAGER_CONFIG}",
+    command = ["amtool", "config", "routes", "test", f"--config.file={repo / ALERTMANAGER_FILE}",
                *(f"{k}={v}" for k, v in labels.items())]
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
 
