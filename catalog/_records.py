@@ -18,11 +18,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
-ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?::[^=]*)?=[^=]")
+# What stands before the call on its line when it is assigned: `SUCCESS_RATE = ` or `X: Threshold = `.
+ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?::[^=]*)?=\s*$")
 HERE = Path(__file__).resolve()
 
 
-class CatalogError(TypeError):
+class CatalogError(TypeError, ValueError):
     """A catalog record with a field of the wrong type or value. `subject` and `field` are what the build's
     one-line message names."""
 
@@ -126,16 +127,19 @@ def subject(kind: str, instance: Any) -> str:
 
 
 def assigned_name() -> str | None:
-    """The constant on the line that constructs the record (`SUCCESS_RATE = Threshold(...)`), if any."""
+    """The constant the record is being assigned to (`SUCCESS_RATE = Threshold(...)`), if the construction is
+    the right-hand side of an assignment."""
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
         if filename.endswith(".py") and Path(filename).resolve() != HERE:
-            # A construction may span lines: the assignment is on the call's line or a few above it.
-            for line in range(frame.f_lineno, max(frame.f_lineno - 8, 0), -1):
-                match = ASSIGNMENT.match(linecache.getline(filename, line))
-                if match:
-                    return match.group(1)
-            return None
+            # The call being made: its position says where `Threshold(` starts; the assignment is before it.
+            positions = list(frame.f_code.co_positions())
+            index = frame.f_lasti // 2
+            line, _, column, _ = positions[index] if index < len(positions) else (None, None, None, None)
+            if line is None or column is None:
+                return None
+            match = ASSIGNMENT.match(linecache.getline(filename, line)[:column])
+            return match.group(1) if match else None
         frame = frame.f_back
     return None

@@ -14,31 +14,40 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from grafana_emulator import GrafanaEmulator
 
 from catalog.grafana import FOLDER, MANAGED_TAG, SYSTEM_OVERVIEW
-from obs import grafana_api
-from obs import push as pushing
 from obs.cli import main
-from obs.grafana_api import Grafana, GrafanaError, make_target, normalise_url
+from obs.deploy import client as grafana_api
+from obs.deploy import compare, desired, sync
+from obs.deploy.client import Grafana, GrafanaError
+from obs.deploy.desired import Desired
+from obs.deploy.target import make_target, normalise_url
+
+from grafana_emulator import GrafanaEmulator
+from helpers import REPO
 
 ADMIN = "glsa_obs_admin_TOKEN_must_never_leak_0123456789"
 EDITOR = "glsa_obs_editor_token_abcdef"
 VIEWER = "glsa_obs_viewer_token_abcdef"
 TOKENS = {ADMIN: "Admin", EDITOR: "Editor", VIEWER: "Viewer"}
-REPO = Path(__file__).resolve().parents[1]
 CLEAN_ENV = {"GRAFANA_URL": None, "GRAFANA_TOKEN": None, "GRAFANA_USER": None, "GRAFANA_PASSWORD": None}
 
 
 @pytest.fixture(scope="module")
-def compiled() -> pushing.Desired:
-    return pushing.desired_state(REPO)
+def compiled() -> Desired:
+    return desired.desired_state(REPO)
 
 
 @pytest.fixture
 def grafana():
     with GrafanaEmulator(tokens=TOKENS) as emu:
         yield emu
+
+
+@pytest.fixture(autouse=True)
+def project_marker(tmp_path):
+    """tmp_path is an (empty) obs project, so a push can run from it."""
+    (tmp_path / "pyproject.toml").write_text("[tool.obs]\n")
 
 
 @pytest.fixture(autouse=True)
@@ -49,10 +58,12 @@ def fast_backoff(monkeypatch):
 @pytest.fixture
 def cached_build(monkeypatch, compiled):
     """The repository's content, built once per module (each real build takes most of a second)."""
-    monkeypatch.setattr(pushing, "desired_state", lambda root: copy.deepcopy(compiled))
+    monkeypatch.setattr(desired, "desired_state", lambda root: copy.deepcopy(compiled))
 
 
 def obs_push(root: Path, url: str, *args: str, token: str | None = ADMIN, env: dict | None = None):
+    """`obs push` from `root` (with cached_build, the content is the repository's build; backups go to
+    root/.obs-backups)."""
     argv = ["push", "--root", str(root), "--grafana-url", url, *args]
     if token is not None:
         argv += ["--token", token]
@@ -89,11 +100,11 @@ def test_first_push_creates_everything_in_order(grafana, cached_build, compiled,
     for uid, document in compiled.dashboards.items():
         record = grafana.dashboard_record(uid)
         assert record["folder_uid"] == FOLDER.uid and record["version"] == 1
-        assert pushing.normalise(record["data"]) == pushing.normalise(document)
+        assert compare.normalise(record["data"]) == compare.normalise(document)
         assert MANAGED_TAG in record["data"]["tags"]
         message = record["versions"][-1]["message"]
         assert re.fullmatch(r"obs push content=sha256:[0-9a-f]{16}", message)
-        assert message.endswith(pushing.content_hash(document))
+        assert message.endswith(compare.content_hash(document))
     # datasources, then the folder, then the dashboards
     order = [path for _, path in writes(grafana)]
     assert order[:3] == ["/api/datasources"] * 3
@@ -141,8 +152,8 @@ def test_invalid_content_sends_nothing(grafana, project):
 
 def test_dashboard_outside_the_folder_is_moved_in(grafana, cached_build, compiled, tmp_path):
     document = copy.deepcopy(compiled.dashboards[SYSTEM_OVERVIEW.uid])
-    grafana.add_dashboard(document, message=pushing.MESSAGE_PREFIX + " content=sha256:"
-                          + pushing.content_hash(document))
+    grafana.add_dashboard(document, message=compare.MESSAGE_PREFIX + " content=sha256:"
+                          + compare.content_hash(document))
     result = obs_push(tmp_path, grafana.url)
     assert result.exit_code == 0, result.output
     assert grafana.dashboard_record(SYSTEM_OVERVIEW.uid)["folder_uid"] == FOLDER.uid
@@ -166,7 +177,7 @@ def test_ui_edit_is_backed_up_before_it_is_overwritten(grafana, cached_build, co
     assert json.loads(backups[0].read_text()) == edited
     assert str(backups[0].relative_to(tmp_path)) in result.stdout
     live = grafana.dashboard(SYSTEM_OVERVIEW.uid)
-    assert pushing.normalise(live) == pushing.normalise(compiled.dashboards[SYSTEM_OVERVIEW.uid])
+    assert compare.normalise(live) == compare.normalise(compiled.dashboards[SYSTEM_OVERVIEW.uid])
     # saved with the version it compared against (optimistic), not a blind overwrite
     post = [r for r in grafana.writes if r.path == "/api/dashboards/db"][0]
     assert post.body["overwrite"] is False and post.body["dashboard"]["version"] == version
@@ -607,16 +618,16 @@ def test_token_never_appears_in_any_output(grafana, cached_build, tmp_path):
 
 
 def test_message_carries_the_git_revision():
-    revision = pushing.git_revision(REPO)
+    revision = sync.git_revision(REPO)
     assert re.fullmatch(r"[0-9a-f]{7,}(-dirty)?", revision)
-    assert pushing.git_revision(Path("/")) == ""
+    assert sync.git_revision(Path("/")) == ""
 
 
 def test_library_api_counts_requests(grafana, compiled, tmp_path):
     target = make_target(grafana.url, ADMIN, None, None)
-    report = pushing.run_sync(target, compiled, pushing.Options(backup_dir=tmp_path))
+    report = sync.run_sync(target, compiled, sync.Options(backup_dir=tmp_path))
     assert report.writes == len(grafana.writes) == 7 and report.requests == len(grafana.requests)
-    again = pushing.run_sync(target, compiled, pushing.Options(backup_dir=tmp_path))
+    again = sync.run_sync(target, compiled, sync.Options(backup_dir=tmp_path))
     assert again.writes == 0 and {i.outcome for i in again.items} == {"unchanged"}
 
 
@@ -663,10 +674,10 @@ def test_tls_is_verified_unless_insecure_is_given(https_grafana, cached_build, t
 def test_other_grafana_versions(flags, compiled, tmp_path):
     with GrafanaEmulator(tokens=TOKENS, **flags) as emu:
         target = make_target(emu.url, ADMIN, None, None)
-        first = pushing.run_sync(target, compiled, pushing.Options(backup_dir=tmp_path))
+        first = sync.run_sync(target, compiled, sync.Options(backup_dir=tmp_path))
         assert first.writes == 7 and not first.failed
         emu.ui_edit(SYSTEM_OVERVIEW.uid, {"refresh": "1m"})
-        second = pushing.run_sync(target, compiled, pushing.Options(backup_dir=tmp_path))
+        second = sync.run_sync(target, compiled, sync.Options(backup_dir=tmp_path))
         [changed] = [i for i in second.items if i.outcome != "unchanged"]
         assert (changed.uid, changed.outcome) == (SYSTEM_OVERVIEW.uid, "updated") and changed.drift
-        assert pushing.run_sync(target, compiled, pushing.Options(backup_dir=tmp_path)).writes == 0
+        assert sync.run_sync(target, compiled, sync.Options(backup_dir=tmp_path)).writes == 0

@@ -8,28 +8,21 @@ import posixpath
 import re
 import shutil
 import subprocess
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import promql_parser
 import pytest
 import yaml
 
-from catalog import jobs, thresholds
+from catalog import jobs, network, thresholds
 from catalog.grafana import GRAFANA_URL
-from obs.alerting import (
-    ALERTMANAGER_ADDRESS,
-    INSTALL_HINT,
-    PROMETHEUS_CONFIG_MOUNT,
-    PROMETHEUS_FILE,
-    RECORDING_RULE_NAME,
-    REQUIRED_ANNOTATIONS,
-    RULES_DIR,
-    RULES_MOUNT,
-)
-from obs.artifacts import DASHBOARD_DIR
+from obs.author.stack import PROMETHEUS_CONFIG_MOUNT, RULES_MOUNT
+from obs.check.rules import RECORDING_RULE_NAME, REQUIRED_ANNOTATIONS
+from obs.check.tools import INSTALL_HINT
+from obs.core.paths import DASHBOARD_DIR, PROMETHEUS_FILE, RULES_DIR
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
+
 ALERT_TESTS = REPO / "alerts" / "tests"
 SPEC_ALERTS = {"LowEvaluationSuccessRate", "HighEvaluationFailureRate", "HostHighCpuUsage", "HostHighMemoryUsage"}
 
@@ -204,7 +197,7 @@ def test_prometheus_config_scrapes_the_spec_targets():
     }
     assert scraped["api-gateway"]["scrape_interval"] == scraped["celery-worker"]["scrape_interval"] == "10s"
     assert config["global"]["scrape_interval"] == jobs.GLOBAL_SCRAPE_INTERVAL
-    assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [ALERTMANAGER_ADDRESS]
+    assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [str(network.ALERTMANAGER)]
 
 
 def test_rule_files_resolve_to_the_mounted_rules():

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_obs
 
-from obs import preview as pv
-from obs import semantic_diff as sd
+from obs.diff import diff_documents
+from obs.review import preview as pv
+
+from helpers import run_obs
 
 DASHBOARDS = "monitoring/grafana/dashboards"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -127,7 +128,7 @@ def test_diff_statuses_highlight_changed_panels(dashboards, tmp_path):
     assert after == {panels[0]["id"]: "changed", panels[1]["id"]: "resized", panels[2]["id"]: "moved",
                      777: "added"}
 
-    report = sd.diff_documents({path: old}, {path: new})
+    report = diff_documents({path: old}, {path: new})
     report.base = "main (abc)"
     written = pv.write_diff_preview({path: old}, {path: new}, report, tmp_path)
     uid = old["uid"]
@@ -254,7 +255,7 @@ def test_diff_preview_renders_in_chromium(tmp_path):
     new["panels"][2]["targets"][0]["expr"] = "sum(up)"  # the long-titled one: changed
     new["panels"].append({"id": 9, "title": "Added", "type": "stat", "gridPos": {"x": 0, "y": 12, "w": 6, "h": 3}})
     path = f"{DASHBOARDS}/synthetic.json"
-    report = sd.diff_documents({path: old}, {path: new})
+    report = diff_documents({path: old}, {path: new})
     out = tmp_path / "diff"
     pv.write_diff_preview({path: old}, {path: new}, report, out)
     svgs = [(out / f"synthetic.{side}.svg").read_text(encoding="utf-8") for side in ("before", "after")]

@@ -6,9 +6,9 @@ import grafanalib.core as G
 import pytest
 
 from catalog.thresholds import Threshold
-from obs.layout import layout, section
-from obs.panels import stat, steps_for, target
-from obs.promql import parse_error, series_uses, substitute, variable_query_error
+from obs.author.layout import layout, section
+from obs.author.panels import stat, steps_for, target
+from obs.check.promql import parse_error, series_uses, substitute, variable_query_error
 
 
 @pytest.mark.parametrize("expr, expected", [
@@ -79,7 +79,7 @@ def test_threshold_steps():
 
 
 def test_panel_ids_follow_the_panel_not_its_position():
-    from obs.dashboard_json import compile_dashboard
+    from obs.compile.dashboard_json import compile_dashboard
 
     def ids(*titles: str) -> list[tuple[str, int]]:
         panels = [(stat(title, [target("up")], description="d", unit="none"), 6) for title in titles]

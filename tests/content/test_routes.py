@@ -18,10 +18,11 @@ import pytest
 import yaml
 
 from alerts.alertmanager import ONCALL, TEAM
-from obs.alerting import INSTALL_HINT, RULES_DIR
-from obs.alertmanager import ALERTMANAGER_FILE
+from obs.check.tools import INSTALL_HINT
+from obs.core.paths import ALERTMANAGER_FILE, RULES_DIR
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
+
 CONFIG = REPO / ALERTMANAGER_FILE
 RECEIVER_FOR = {"critical": ONCALL, "warning": TEAM}
 

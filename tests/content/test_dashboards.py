@@ -10,9 +10,10 @@ import pytest
 
 from catalog import grafana, jobs, thresholds
 from catalog.metrics import all_metrics
-from obs.dashboard_json import SCHEMA_VERSION
-from obs.promql import RATE_FUNCTIONS, series_uses
-from obs.validate_dashboard import panels_with_paths, variable_samples
+from obs.check.dashboard import variable_samples
+from obs.check.promql import RATE_FUNCTIONS, series_uses
+from obs.compile.dashboard_json import SCHEMA_VERSION
+from obs.core.documents import panels_with_paths
 
 LEGACY_KEYS = {"rows", "style", "hideControls", "sharedCrosshair", "__inputs", "__requires", "span", "height",
                "error", "intervalFactor", "step", "metric", "nullPointMode", "yaxes", "gnetId"}

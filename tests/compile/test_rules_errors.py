@@ -8,7 +8,8 @@ import json
 import shutil
 
 import pytest
-from conftest import edit, failing_build, run_obs
+
+from helpers import edit, failing_build, run_obs
 
 HOST = "alerts/host.py"
 TARGETS = "alerts/targets.py"

@@ -1,28 +1,33 @@
-"""`obs diff --grafana-url` (obs.push.live_diff) against the Grafana emulator: what a push would change,
-per dashboard and per panel, with the exit code telling whether anything differs; it never writes."""
+"""`obs diff --grafana-url` (obs.review.live) against the Grafana emulator: what a push would change, per
+dashboard and per panel, with the exit code telling whether anything differs; it never writes."""
 
 from __future__ import annotations
 
 import copy
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from grafana_emulator import GrafanaEmulator
 
 from catalog.grafana import FOLDER, MANAGED_TAG, SYSTEM_OVERVIEW
-from obs import grafana_api
-from obs import push as pushing
 from obs.cli import main
+from obs.deploy import client, desired
+from obs.deploy.desired import Desired
+from obs.deploy.sync import Options, run_sync
+from obs.deploy.target import make_target
+
+from grafana_emulator import GrafanaEmulator
+from helpers import REPO
 
 TOKEN = "glsa_live_diff_SECRET_token_0987"
-REPO = Path(__file__).resolve().parents[1]
+CLEAN_ENV = {"GRAFANA_URL": None, "GRAFANA_TOKEN": None, "GRAFANA_USER": None, "GRAFANA_PASSWORD": None}
 
 
 @pytest.fixture(scope="module")
-def compiled() -> pushing.Desired:
-    return pushing.desired_state(REPO)
+def compiled() -> Desired:
+    return desired.desired_state(REPO)
 
 
 @pytest.fixture
@@ -33,36 +38,30 @@ def grafana():
 
 @pytest.fixture(autouse=True)
 def fast_backoff(monkeypatch):
-    monkeypatch.setattr(grafana_api, "DEFAULT_BACKOFF", 0.01)
+    monkeypatch.setattr(client, "DEFAULT_BACKOFF", 0.01)
 
 
+@dataclass
 class Output:
-    def __init__(self) -> None:
-        self.out: list[str] = []
-        self.err: list[str] = []
-
-    def __call__(self, message: str = "", err: bool = False, nl: bool = True) -> None:
-        (self.err if err else self.out).append(message + ("\n" if nl else ""))
-
-    @property
-    def text(self) -> str:
-        return "".join(self.out)
-
-    @property
-    def errors(self) -> str:
-        return "".join(self.err)
+    text: str
+    errors: str
 
 
-def diff(emu: GrafanaEmulator, desired: pushing.Desired, token: str = TOKEN, **kwargs) -> tuple[int, Output]:
-    output = Output()
-    code = pushing.live_diff(REPO, kwargs.pop("url", emu.url if emu else ""), token, echo=output,
-                             desired=copy.deepcopy(desired), **kwargs)
-    return code, output
+def diff(emu: GrafanaEmulator, wanted: Desired, token: str = TOKEN, *, url: str | None = None,
+         output_format: str = "text", retries: int = 4, monkeypatch: pytest.MonkeyPatch | None = None
+         ) -> tuple[int, Output]:
+    """`obs diff --grafana-url` through the command line, comparing with `wanted` (no build per call)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(desired, "desired_state", lambda root: copy.deepcopy(wanted))
+        argv = ["diff", "--root", str(REPO), "--grafana-url", url if url is not None else emu.url,
+                "--token", token, "--format", output_format, "--retries", str(retries)]
+        result = CliRunner().invoke(main, argv, env=CLEAN_ENV, catch_exceptions=False)
+    return result.exit_code, Output(result.stdout, result.stderr)
 
 
-def pushed(emu: GrafanaEmulator, desired: pushing.Desired, tmp_path: Path) -> None:
-    target = grafana_api.make_target(emu.url, TOKEN, None, None)
-    report = pushing.run_sync(target, copy.deepcopy(desired), pushing.Options(backup_dir=tmp_path))
+def pushed(emu: GrafanaEmulator, wanted: Desired, tmp_path: Path) -> None:
+    target = make_target(emu.url, TOKEN, None, None)
+    report = run_sync(target, copy.deepcopy(wanted), Options(backup_dir=tmp_path))
     assert not report.failed
     emu.clear_log()
 
@@ -191,14 +190,13 @@ def test_errors_exit_2_in_one_line_without_the_token(grafana, compiled):
 def test_invalid_content_exits_2(grafana, project):
     module = project / "dashboards" / "system_overview.py"
     module.write_text(module.read_text() + "\nraise ValueError('broken')\n")
-    output = Output()
-    assert pushing.live_diff(project, grafana.url, TOKEN, echo=output) == 2
-    assert "nothing compared" in output.errors and grafana.requests == []
+    result = CliRunner().invoke(main, ["diff", "--root", str(project), "--grafana-url", grafana.url, "--token", TOKEN],
+                                env=CLEAN_ENV, catch_exceptions=False)
+    assert result.exit_code == 2
+    assert "nothing compared" in result.stderr and grafana.requests == []
 
 
 def test_obs_diff_command_with_grafana_url(grafana, compiled, tmp_path):
-    if "--grafana-url" not in CliRunner().invoke(main, ["diff", "--help"]).output:
-        pytest.skip("obs diff --grafana-url is not registered yet (obs/diff_cli.py)")
     runner = CliRunner()
     env = {"GRAFANA_TOKEN": TOKEN, "GRAFANA_USER": None, "GRAFANA_PASSWORD": None}
     before = runner.invoke(main, ["diff", "--root", str(REPO), "--grafana-url", grafana.url], env=env)

@@ -18,10 +18,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from obs import verify as verifying
-from obs.artifacts import ALERTMANAGER_FILE
-from obs.local_stack import LocalStack, missing_binaries
-from obs.verify import Prometheus, wait_until
+from obs.core.paths import ALERTMANAGER_FILE
+from obs.run import verify as verifying
+from obs.run.local_stack import LocalStack, missing_binaries
+from obs.run.verify import Prometheus, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -34,7 +34,7 @@ if missing_binaries():
 
 @pytest.fixture(scope="module")
 def stack(request):
-    from conftest import REPO
+    from helpers import REPO
 
     with LocalStack(REPO, interval="2s", group_wait="1s") as running:
         yield running
@@ -46,7 +46,7 @@ def prometheus(stack) -> Prometheus:
 
 
 def report(stack, prometheus):
-    from conftest import REPO
+    from helpers import REPO
 
     allowed = verifying.load_allow_empty(REPO, [])
     return verifying.verify(prometheus, REPO, allowed, window=60, step=2, rate_interval="10s")
@@ -77,7 +77,7 @@ def test_every_panel_shows_data_rules_evaluate_and_targets_are_up(ready):
 
 
 def test_obs_verify_command_reports_json(stack, ready, repo):
-    from conftest import run_obs
+    from helpers import run_obs
 
     result = run_obs("verify", "--root", str(repo), "--prometheus-url", stack.prometheus_url, "--range", "60",
                      "--rate-interval", "10s", "--format", "json")
@@ -88,7 +88,7 @@ def test_obs_verify_command_reports_json(stack, ready, repo):
 
 
 def test_obs_verify_fails_on_a_panel_with_a_wrong_label(stack, ready, project):
-    from conftest import run_obs
+    from helpers import run_obs
 
     path = project / "monitoring/grafana/dashboards/obs-evaluation-analytics.json"
     path.write_text(path.read_text().replace('model=~\\"$model\\"', 'modle=~\\"$model\\"', 1))

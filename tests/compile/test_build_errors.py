@@ -8,8 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import edit
-from conftest import failing_build as build_failure
+
+from helpers import edit
+from helpers import failing_build as build_failure
 
 SYSTEM = "dashboards/system_overview.py"
 ANALYTICS = "dashboards/evaluation_analytics.py"

@@ -9,11 +9,12 @@ import subprocess
 import sys
 
 import pytest
-from conftest import run_obs, tree_digest
 
-from catalog import grafana
-from obs.artifacts import check_artifact
-from obs.build import build_artifacts
+from catalog import grafana, versions
+from obs.check.files import check_artifact
+from obs.compile.pipeline import build as build_artifacts
+
+from helpers import run_obs, tree_digest
 
 DASHBOARD_UIDS = {grafana.SYSTEM_OVERVIEW.uid, grafana.EVALUATION_ANALYTICS.uid, grafana.CONTAINER_OVERVIEW.uid}
 DASHBOARD_FILES = {f"monitoring/grafana/dashboards/{uid}.json" for uid in DASHBOARD_UIDS}
@@ -155,7 +156,7 @@ def test_datasources_are_provisioned_with_the_uids_dashboards_use(repo):
 
 
 def test_grafana_schema_is_pinned_to_the_documented_version(repo):
-    assert (repo / f"obs/schemas/grafana-{grafana.GRAFANA_VERSION}/dashboard.schema.json").is_file()
-    assert f"Grafana {grafana.GRAFANA_VERSION}" in (repo / "README.md").read_text()
+    assert (repo / f"obs/schemas/grafana-{versions.GRAFANA_VERSION}/dashboard.schema.json").is_file()
+    assert f"Grafana {versions.GRAFANA_VERSION}" in (repo / "README.md").read_text()
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_obs
 
-from obs import lint
+from obs.review import lint
+
+from helpers import run_obs
 
 ANALYTICS = "monitoring/grafana/dashboards/obs-evaluation-analytics.json"
 RULES_FILE = "monitoring/prometheus/rules/zz-lint-example.yml"

@@ -1,6 +1,7 @@
 """The push and diff scenarios against a real Grafana: opt-in.
 
-    GRAFANA_URL=https://grafana.example/ GRAFANA_TOKEN=glsa_... pytest -m real_grafana -rs tests/test_real_grafana.py
+    GRAFANA_URL=https://grafana.example/ GRAFANA_TOKEN=glsa_... \
+        pytest -m real_grafana -rs tests/deploy/test_real_grafana.py
 
 The token must belong to a service account with the Admin role (datasources need it). Set
 GRAFANA_INSECURE=1 for a test instance with a self-signed certificate. Nothing of the real project is
@@ -15,18 +16,27 @@ import contextlib
 import copy
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from catalog.grafana import MANAGED_TAG, Folder
-from obs import push as pushing
-from obs.grafana_api import Grafana, GrafanaError, make_target
+from obs.cli import main
+from obs.core.paths import BACKUP_DIR
+from obs.deploy import desired as desired_module
+from obs.deploy.client import Grafana, GrafanaError
+from obs.deploy.desired import Desired
+from obs.deploy.report import Report
+from obs.deploy.sync import Options, run_sync
+from obs.deploy.target import make_target
+
+from helpers import REPO
 
 URL = os.environ.get("GRAFANA_URL", "")
 TOKEN = os.environ.get("GRAFANA_TOKEN", "")
 INSECURE = os.environ.get("GRAFANA_INSECURE", "") not in ("", "0", "false")
-REPO = Path(__file__).resolve().parents[1]
 RUN = secrets.token_hex(3)
 
 pytestmark = [
@@ -36,22 +46,28 @@ pytestmark = [
 ]
 
 
+@dataclass
 class Output:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
+    text: str
 
-    def __call__(self, message: str = "", err: bool = False, nl: bool = True) -> None:
-        self.lines.append(message)
 
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
+def obs(root: Path, wanted: Desired, *args: str, token: str = TOKEN) -> tuple[int, Output]:
+    """An obs command (push or diff) against the real Grafana, with `wanted` as the content."""
+    if not (root / "pyproject.toml").is_file():
+        (root / "pyproject.toml").write_text("[tool.obs]\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(desired_module, "desired_state", lambda _root: copy.deepcopy(wanted))
+        argv = [*args, "--root", str(root), "--grafana-url", URL, "--token", token]
+        argv += ["--insecure"] if INSECURE else []
+        result = CliRunner().invoke(main, argv, env={"GRAFANA_URL": None, "GRAFANA_TOKEN": None},
+                                    catch_exceptions=False)
+    return result.exit_code, Output(result.stdout + result.stderr)
 
 
 @pytest.fixture(scope="module")
-def desired() -> pushing.Desired:
+def desired() -> Desired:
     """The project's compiled content under throwaway names."""
-    real = pushing.desired_state(REPO)
+    real = desired_module.desired_state(REPO)
     folder = Folder(uid=f"obs-test-{RUN}", title=f"obs push test {RUN}")
     dashboards = {}
     for uid, document in real.dashboards.items():
@@ -59,7 +75,7 @@ def desired() -> pushing.Desired:
         dashboards[new_uid] = {**copy.deepcopy(document), "uid": new_uid, "title": f"{document['title']} [{RUN}]"}
     datasources = [{**body, "uid": f"t{RUN}-{body['uid']}"[:40], "name": f"{body['name']} [obs test {RUN}]",
                     "isDefault": False} for body in real.datasources]
-    return pushing.Desired(folder, datasources, dashboards)
+    return Desired(folder, datasources, dashboards)
 
 
 @pytest.fixture(scope="module")
@@ -83,15 +99,9 @@ def _quiet(function, *args, **kwargs) -> None:
         function(*args, **kwargs)
 
 
-def push(target, desired, root: Path, **kwargs) -> tuple[int, Output]:
-    output = Output()
-    code = pushing.push(root, target, desired=copy.deepcopy(desired), echo=output, **kwargs)
-    return code, output
-
-
-def sync(target, desired, root: Path, **kwargs) -> pushing.Report:
-    options = pushing.Options(backup_dir=root / pushing.BACKUP_DIR, **kwargs)
-    return pushing.run_sync(target, copy.deepcopy(desired), options)
+def sync(target, desired, root: Path, **kwargs) -> Report:
+    options = Options(backup_dir=root / BACKUP_DIR, **kwargs)
+    return run_sync(target, copy.deepcopy(desired), options)
 
 
 def test_first_push_creates_then_second_writes_nothing(target, desired, tmp_path):
@@ -117,15 +127,15 @@ def test_dry_run_and_diff_after_a_ui_style_edit(target, desired, tmp_path):
     [item] = [i for i in dry.items if i.uid == uid]
     assert item.outcome == "update" and "edited by hand" in item.drift
 
-    output = Output()
-    assert pushing.live_diff(REPO, URL, TOKEN, insecure=INSECURE, echo=output, desired=copy.deepcopy(desired)) == 1
+    code, output = obs(tmp_path, desired, "diff")
+    assert code == 1, output.text
     assert "refresh" in output.text and "edited in Grafana since the last obs push" in output.text
 
-    code, pushed = push(target, desired, tmp_path)
+    code, pushed = obs(tmp_path, desired, "push")
     assert code == 0, pushed.text
     assert list((tmp_path / ".obs-backups").glob(f"{uid}-v*-*.json"))
-    output = Output()
-    assert pushing.live_diff(REPO, URL, TOKEN, insecure=INSECURE, echo=output, desired=copy.deepcopy(desired)) == 0
+    code, output = obs(tmp_path, desired, "diff")
+    assert code == 0, output.text
 
 
 def test_prune_removes_only_owned_orphans(target, desired, tmp_path):
@@ -149,8 +159,7 @@ def test_prune_removes_only_owned_orphans(target, desired, tmp_path):
 
 
 def test_bad_token_is_refused(desired, tmp_path):
-    bad = make_target(URL, "glsa_definitely_not_a_valid_token_0000", None, None, insecure=INSECURE)
-    code, output = push(bad, desired, tmp_path)
+    code, output = obs(tmp_path, desired, "push", token="glsa_definitely_not_a_valid_token_0000")
     assert code == 4
     assert "rejected the token (401" in output.text
     assert "glsa_definitely_not_a_valid_token_0000" not in output.text

@@ -21,6 +21,7 @@ from grafana_client.client import (
     GrafanaTimeoutError,
     GrafanaUnauthorizedError,
 )
+
 from grafana_emulator import GrafanaEmulator, make_fixture, slugify
 
 ADMIN = "glsa_admin_token"

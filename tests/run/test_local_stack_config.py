@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from catalog import jobs
-from obs.local_stack import LOCAL_STAND_INS, localize_alertmanager, localize_prometheus, scrape_targets
+from obs.run.local_stack import local_stand_ins, localize_alertmanager, localize_prometheus, scrape_targets
 
 
 def compiled(repo, name: str) -> dict:
@@ -15,8 +15,8 @@ def compiled(repo, name: str) -> dict:
 
 
 def test_every_scrape_job_has_a_local_stand_in(repo):
-    assert {job for job, _ in scrape_targets(compiled(repo, "monitoring/prometheus.yml"))} <= set(LOCAL_STAND_INS)
-    assert {job.name for job in jobs.SCRAPE_JOBS} == set(LOCAL_STAND_INS)
+    assert {job for job, _ in scrape_targets(compiled(repo, "monitoring/prometheus.yml"))} <= set(local_stand_ins())
+    assert {job.name for job in jobs.SCRAPE_JOBS} == set(local_stand_ins())
 
 
 def test_prometheus_targets_rules_and_alertmanager_are_mapped_to_loopback(repo):
