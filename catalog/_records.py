@@ -27,10 +27,12 @@ class CatalogError(TypeError, ValueError):
     """A catalog record with a field of the wrong type or value. `subject` and `field` are what the build's
     one-line message names."""
 
-    def __init__(self, subject: str, field: str, reason: str) -> None:
+    def __init__(self, subject: str, field: str, reason: str, site: tuple[str, int] | None = None) -> None:
         self.subject = subject
         self.field = field
         self.reason = reason
+        # Where the record is constructed (file, line): the line to fix, not this module's raise.
+        self.filename, self.lineno = site or (None, None)
         super().__init__(f"{subject}: {field}: {reason}")
 
 
@@ -48,12 +50,14 @@ def record(kind: str) -> Callable[[type], type]:
             for field in dataclasses.fields(self):
                 reason = mismatch(getattr(self, field.name), hints.get(field.name, Any))
                 if reason:
-                    raise CatalogError(subject(kind, self), field.name, reason)
+                    name, site = subject(kind, self)
+                    raise CatalogError(name, field.name, reason, site)
             if own_check is not None:
                 try:
                     own_check(self)
                 except CatalogError as error:
-                    raise CatalogError(subject(kind, self), error.field, error.reason) from None
+                    name, site = subject(kind, self)
+                    raise CatalogError(name, error.field, error.reason, site) from None
 
         cls.__post_init__ = __post_init__  # type: ignore[attr-defined]
         return dataclasses.dataclass(frozen=True)(cls)
@@ -118,17 +122,18 @@ def found(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-def subject(kind: str, instance: Any) -> str:
-    """"threshold SUCCESS_RATE": the record's kind and the name it is being assigned to."""
-    name = assigned_name()
+def subject(kind: str, instance: Any) -> tuple[str, tuple[str, int] | None]:
+    """("threshold SUCCESS_RATE", (file, line)): the record's kind and the name it is being assigned to, and
+    where it is constructed."""
+    name, site = construction()
     if name is None:
         name = repr(getattr(instance, "name", None) or getattr(instance, "uid", None) or "?")
-    return f"{kind} {name}"
+    return f"{kind} {name}", site
 
 
-def assigned_name() -> str | None:
-    """The constant the record is being assigned to (`SUCCESS_RATE = Threshold(...)`), if the construction is
-    the right-hand side of an assignment."""
+def construction() -> tuple[str | None, tuple[str, int] | None]:
+    """The constant the record is being assigned to (`SUCCESS_RATE = Threshold(...)`, None when the
+    construction is not the right-hand side of an assignment), and the file and line of the construction."""
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
@@ -137,9 +142,10 @@ def assigned_name() -> str | None:
             positions = list(frame.f_code.co_positions())
             index = frame.f_lasti // 2
             line, _, column, _ = positions[index] if index < len(positions) else (None, None, None, None)
+            site = (filename, line or frame.f_lineno)
             if line is None or column is None:
-                return None
+                return None, site
             match = ASSIGNMENT.match(linecache.getline(filename, line)[:column])
-            return match.group(1) if match else None
+            return (match.group(1) if match else None), site
         frame = frame.f_back
-    return None
+    return None, None

@@ -9,10 +9,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import promql_parser
 import yaml
 
-from obs.check.promql import VARIABLE
+from obs.check.promql import VARIABLE, parse_error
 from obs.core import schemas
 from obs.core.errors import Problem, json_path
 from obs.core.paths import RULES_DIR
@@ -62,11 +61,8 @@ def expression_problem(expr: Any) -> str | None:
     if match := VARIABLE.search(expr):
         return (f"uses the Grafana variable {match.group(0)}, which Prometheus does not have: use a fixed window "
                 "(catalog.promql.RULE_WINDOW)")
-    try:
-        promql_parser.parse(expr)
-    except ValueError as error:
-        return f"PromQL does not parse: {str(error) or 'syntax error'}"
-    return None
+    error = parse_error(expr)
+    return f"PromQL does not parse: {error}" if error else None
 
 
 def _findings(name: str, document: Any) -> list[tuple[list[str | int], str]]:

@@ -16,6 +16,11 @@ from obs.core.paths import ALERTMANAGER_FILE, PROMETHEUS_FILE, RULES_DIR
 INSTALL_HINT = "apt-get install prometheus prometheus-alertmanager"
 
 
+def find_tool(name: str) -> str | None:
+    """The program to run for a tool obs checks with (promtool, amtool), or None when it is not installed."""
+    return shutil.which(name)
+
+
 def missing_tool(name: str) -> Problem:
     return Problem(name, "", "", f"not installed, so the files were not checked with it: {INSTALL_HINT}")
 
@@ -41,7 +46,7 @@ def promtool_checks(root: Path) -> list[Problem]:
     config = root / PROMETHEUS_FILE
     if not rule_files and not config.is_file():
         return []
-    promtool = shutil.which("promtool")
+    promtool = find_tool("promtool")
     if promtool is None:
         return [missing_tool("promtool")]
     problems: list[Problem] = []
@@ -70,7 +75,7 @@ def promtool_checks(root: Path) -> list[Problem]:
 def amtool_check(root: Path) -> list[Problem]:
     if not (root / ALERTMANAGER_FILE).is_file():
         return []
-    amtool = shutil.which("amtool")
+    amtool = find_tool("amtool")
     if amtool is None:
         return [missing_tool("amtool")]
     code, lines = run_tool([amtool, "check-config", ALERTMANAGER_FILE], root)

@@ -6,7 +6,7 @@ import click
 
 from obs.cli import exit_codes
 from obs.cli.options import project_option
-from obs.cli.output import plural, report_problems
+from obs.cli.output import fail, plural, report_problems
 
 
 @click.command()
@@ -47,18 +47,19 @@ def build(project, check: bool) -> None:
 def validate(project) -> None:
     """Validate the compiled files: schemas, PromQL, grid, cross-references, and the real tools (promtool,
     amtool) where the files need them."""
-    from obs.check.files import validate_project
+    from obs.check.files import compiled_files, validate_project
     from obs.compile.output import recover
-    from obs.core.content import activate
+    from obs.core.content import activate, missing_catalog
 
     recover(project.root)
+    if not compiled_files(project.root):
+        fail(f"{project.root} has no compiled files: run `obs build` first", exit_codes.FAILED)
+    if reason := missing_catalog(project.root):
+        fail(reason, exit_codes.FAILED)
     activate(project.root)
     result = validate_project(project.root)
     if result.problems:
         report_problems(result.problems, "invalid")
-        raise SystemExit(exit_codes.FAILED)
-    if not result.files:
-        click.echo(f"error: {project.root} has no compiled files: run `obs build` first", err=True)
         raise SystemExit(exit_codes.FAILED)
     tools = f"; checked with {', '.join(result.tools)}" if result.tools else ""
     click.echo(f"{plural(len(result.files), 'file')} valid{tools}")

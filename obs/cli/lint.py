@@ -6,7 +6,7 @@ import click
 
 from obs.cli import exit_codes
 from obs.cli.options import project_option
-from obs.cli.output import plural
+from obs.cli.output import fail, plural
 
 
 @click.command("lint")
@@ -16,7 +16,7 @@ from obs.cli.output import plural
 def lint_command(project, rules: tuple[str, ...], list_rules: bool) -> None:
     """Lint the compiled files with named rules (exclusions, each with a reason, in lint-exclusions.yml)."""
     from obs.compile.output import recover
-    from obs.core.content import activate
+    from obs.core.content import activate, missing_catalog
     from obs.review import lint
 
     if list_rules:
@@ -27,6 +27,10 @@ def lint_command(project, rules: tuple[str, ...], list_rules: bool) -> None:
     if unknown:
         raise click.BadParameter(f"unknown rule(s): {', '.join(sorted(unknown))}", param_hint="--rule")
     recover(project.root)
+    if not lint.compiled_inputs(project.root):
+        fail(f"{project.root} has no compiled files to lint: run `obs build` first", exit_codes.FAILED)
+    if reason := missing_catalog(project.root):
+        fail(reason, exit_codes.FAILED)
     activate(project.root)
     try:
         findings, excluded = lint.lint(project.root, set(rules) or None)
@@ -34,9 +38,6 @@ def lint_command(project, rules: tuple[str, ...], list_rules: bool) -> None:
         for line in error.lines:
             click.echo(f"error: {line}", err=True)
         raise SystemExit(exit_codes.FAILED) from None
-    if not lint.compiled_inputs(project.root):
-        click.echo(f"error: {project.root} has no compiled files to lint: run `obs build` first", err=True)
-        raise SystemExit(exit_codes.FAILED)
     for finding in findings:
         click.echo(f"error: {finding}", err=True)
     summary = f"{plural(len(findings), 'finding')}, {excluded} excluded"

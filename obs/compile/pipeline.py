@@ -14,7 +14,7 @@ from obs.compile.dashboards import check_datasource_references, compile_dashboar
 from obs.compile.rules import compile_alerts
 from obs.compile.stack import compile_stack
 from obs.core.artifacts import Artifact
-from obs.core.content import activate, import_package
+from obs.core.content import activate, import_package, missing_catalog
 from obs.core.errors import BuildError, Problem
 from obs.core.paths import COMPOSE_FILE
 
@@ -23,9 +23,8 @@ def load_catalog(ctx: Context) -> None:
     """Every catalog module imports (its records check their fields as they are made). Everything else is
     built from the catalog: when it fails, the build stops here, with the catalog's own problem as the one
     line to read instead of one per module that imports it."""
-    if not (ctx.root / "catalog" / "__init__.py").is_file():
-        ctx.problems.append(Problem("catalog/", "package", "", f"{ctx.root} has no catalog package "
-                                    "(catalog/__init__.py): every dashboard, rule and config is built from it"))
+    if reason := missing_catalog(ctx.root):
+        ctx.problems.append(Problem("catalog/", "package", "", reason))
         return
     for _ in import_package(ctx.root, "catalog", ctx.problems):
         pass

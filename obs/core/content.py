@@ -93,6 +93,13 @@ def activate(root: Path) -> None:
     importlib.invalidate_caches()
 
 
+def missing_catalog(root: Path) -> str | None:
+    """Why `root` cannot be built or checked without a catalog, or None when it has one."""
+    if (root / "catalog" / "__init__.py").is_file():
+        return None
+    return f"{root} has no catalog package (catalog/__init__.py): every dashboard, rule and config is built from it"
+
+
 def active_root() -> Path | None:
     return _finder().root
 
@@ -158,6 +165,8 @@ def import_problem(error: BaseException, path: Path, root: Path) -> Problem:
     line = frames[-1].lineno if frames else None
     if isinstance(error, SyntaxError) and error.filename:
         file, line = Path(error.filename), error.lineno
+    elif isinstance(getattr(error, "filename", None), str) and isinstance(getattr(error, "lineno", None), int):
+        file, line = Path(error.filename), error.lineno  # an error that knows which line of content it is about
     source = file.resolve().relative_to(root.resolve()).as_posix() if _in_content(file, root) else path.name
     where = f" (line {line})" if line else ""
     subject, field = getattr(error, "subject", None), getattr(error, "field", None)

@@ -157,3 +157,52 @@ def test_every_problem_is_reported_at_once(project):
     (project / "dashboards/wrong.py").write_text("dashboard = 42\n")
     errors = failing_build(project)
     assert len(errors) == 2
+
+
+# --- Defects of the first version, each a test that failed before its fix ---------------------------------
+
+def test_a_threshold_of_the_wrong_type_is_one_line_naming_the_catalog(project):
+    edit(project, "catalog/thresholds.py", "Threshold(value=0.80", 'Threshold(value="0.80"')
+    [line] = build_failure(project)
+    line_number = next(n for n, text in enumerate((project / "catalog/thresholds.py").read_text().splitlines(), 1)
+                       if text.startswith("SUCCESS_RATE = "))
+    assert line == (f"error: catalog/thresholds.py: threshold SUCCESS_RATE: value: must be a number, got str '0.80' "
+                    f"(line {line_number})")
+
+
+def test_other_catalog_records_check_their_fields(project):
+    edit(project, "catalog/jobs.py", 'scrape_interval="10s")', 'scrape_interval="10 seconds")')
+    [line] = build_failure(project)
+    assert line.startswith("error: catalog/jobs.py: scrape job API_GATEWAY: scrape_interval: must be a Prometheus "
+                           "duration such as 10s, got '10 seconds'")
+    edit(project, "catalog/jobs.py", 'scrape_interval="10 seconds")', 'scrape_interval="10s")')
+    edit(project, "catalog/metrics.py", '"evaluations_total", "counter"', '"evaluations_total", "count"')
+    [line] = build_failure(project)
+    assert line.startswith("error: catalog/metrics.py: metric EVALUATIONS: type: must be one of 'counter', 'gauge', "
+                           "'histogram', got 'count'")
+
+
+@pytest.mark.parametrize("how", ["raise SystemExit(0)", "import sys; sys.exit(0)", "raise GeneratorExit"])
+def test_content_that_exits_is_a_load_error_not_a_clean_exit(project, how):
+    """sys.exit() in a content module used to end `obs build --check` with exit 0 over a stale file."""
+    edit(project, "catalog/thresholds.py", "SUCCESS_RATE = Threshold(value=0.80", "SUCCESS_RATE = Threshold(value=0.85")
+    append(project, SYSTEM, how)
+    from helpers import run_obs
+
+    result = run_obs("build", "--check", "--root", str(project))
+    assert result.exit_code == 1
+    assert "error: dashboards/system_overview.py: module: failed to import:" in result.stderr
+
+
+def test_one_panel_placed_twice_says_so(project):
+    edit(project, SYSTEM, '[(host_cpu, 8),', '[(host_cpu, 8), (host_cpu, 8),')
+    [line] = failing_build(project)
+    assert "panel 'Host CPU usage' is placed twice" in line and "overlaps" not in line
+    assert line.startswith("error: dashboards/system_overview.py: module: failed to import: LayoutError:")
+
+
+def test_a_promql_error_gives_its_position_in_the_expression_as_written(project):
+    edit(project, SYSTEM, "q.host_cpu_usage(HOST)", 'q.host_cpu_usage(HOST) + " or or up"')
+    [line] = failing_build(project)
+    expr_start = line.index("PromQL does not parse: ")
+    assert "at line 1, column " in line[expr_start:] and "(near 'up')" in line, line

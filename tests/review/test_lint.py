@@ -171,3 +171,26 @@ def test_pre_commit_and_ci_workflow_run_the_checks(repo):
     assert "--format markdown" in script
     for command in ("build", "validate", "lint"):
         assert run_obs(command, "--help").exit_code == 0
+
+
+def test_severity_info_is_refused_as_everywhere_else(project):
+    """lint once accepted `info`, which no Alertmanager route takes; it now takes the catalog's severities."""
+    from catalog.thresholds import SEVERITIES
+
+    assert "info" not in SEVERITIES
+    write_rules(project, alert(labels={"severity": "info"}))
+    result = run_obs("lint", "--root", str(project), "--rule", "alert-severity")
+    assert result.exit_code == 1 and "severity 'info' is not one of critical, warning" in result.stderr
+
+
+@pytest.mark.parametrize(("path", "text", "reason"), [
+    (ANALYTICS, '{"title": "cut off', "does not parse: Unterminated string starting at: line 1 column 11"),
+    (ANALYTICS, "[1, 2]", "must be a mapping, got list"),
+    ("monitoring/prometheus/rules/evaluations.yml", "groups: [unclosed", "does not parse: while parsing"),
+])
+def test_a_corrupt_compiled_file_is_one_line(project, path, text, reason):
+    (project / path).write_text(text)
+    result = run_obs("lint", "--root", str(project))
+    assert result.exit_code == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: {path}: {reason}"), line

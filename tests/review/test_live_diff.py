@@ -206,3 +206,12 @@ def test_obs_diff_command_with_grafana_url(grafana, compiled, tmp_path):
     after = runner.invoke(main, ["diff", "--root", str(REPO), "--grafana-url", grafana.url], env=env)
     assert after.exit_code == 0, after.output
     assert TOKEN not in after.output and grafana.writes == []
+
+
+def test_grafana_url_in_the_environment_does_not_turn_a_review_diff_live(grafana, project):
+    """GRAFANA_URL is set for `obs push`; `obs diff` still compares with git unless --grafana(-url) is given."""
+    env = {**CLEAN_ENV, "GRAFANA_URL": grafana.url, "GRAFANA_TOKEN": TOKEN}
+    review = CliRunner().invoke(main, ["diff", "--root", str(project)], env=env, catch_exceptions=False)
+    assert "not in a git repository" in review.stderr and grafana.requests == []
+    live = CliRunner().invoke(main, ["diff", "--grafana", "--root", str(REPO)], env=env, catch_exceptions=False)
+    assert live.exit_code == 1 and "3 dashboards added" in live.stdout and grafana.requests
