@@ -36,6 +36,7 @@ from obs.core.paths import (
     PROVISIONING_DIR,
     TEMPO_FILE,
 )
+from obs.core.serialize import load_yaml
 
 
 class ProjectFiles:
@@ -44,6 +45,7 @@ class ProjectFiles:
     def __init__(self, root: Path, artifacts: Mapping[str, Artifact] | None = None) -> None:
         self.root = root
         self.artifacts = dict(artifacts or {})
+        self._loaded: dict[str, Any] = {}
 
     def text(self, path: str) -> str | None:
         if path in self.artifacts:
@@ -52,13 +54,15 @@ class ProjectFiles:
         return target.read_text(encoding="utf-8") if target.is_file() else None
 
     def load(self, path: str) -> Any:
-        text = self.text(path)
-        if text is None:
-            return None
-        try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError:
-            return None  # the file's own checker reports it
+        """The file parsed (once: the checks read the same files many times); None when it is missing or
+        does not parse (its own check reports that). Callers must not change what they get."""
+        if path not in self._loaded:
+            text = self.text(path)
+            try:
+                self._loaded[path] = None if text is None else load_yaml(text)
+            except yaml.YAMLError:
+                self._loaded[path] = None
+        return self._loaded[path]
 
     def exists(self, path: str) -> bool:
         path = path.rstrip("/")

@@ -6,6 +6,7 @@ Each check is a pure function from the document to a list of Problems.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from obs.author.layout import GRID_COLUMNS
@@ -75,7 +76,21 @@ def check_panel_plugins(document: dict[str, Any]) -> list[Finding]:
 
 
 def check_nulls(document: dict[str, Any]) -> list[Finding]:
-    """No nulls, except the first threshold step, whose null is how Grafana writes -Infinity."""
+    """No nulls, except the first threshold step, whose null is how Grafana writes -Infinity.
+
+    The document's compact JSON (C-encoded, fast) has "null" exactly once per allowed null when there is
+    nothing else to find; only a document where it does not is walked, to say where."""
+    allowed = sum(1 for panel, _ in panels_with_paths(document)
+                  if (((panel.get("fieldConfig") or {}).get("defaults") or {}).get("thresholds") or {}).get("steps")
+                  and isinstance(panel["fieldConfig"]["defaults"]["thresholds"]["steps"], list)
+                  and isinstance(panel["fieldConfig"]["defaults"]["thresholds"]["steps"][0], dict)
+                  and "value" in panel["fieldConfig"]["defaults"]["thresholds"]["steps"][0]
+                  and panel["fieldConfig"]["defaults"]["thresholds"]["steps"][0]["value"] is None)
+    try:
+        if json.dumps(document, separators=(",", ":")).count("null") == allowed:
+            return []
+    except (TypeError, ValueError):
+        pass  # not JSON-encodable: the walk below reports what it finds
     findings: list[Finding] = []
 
     def walk(node: Any, path: list[str | int]) -> None:

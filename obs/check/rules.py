@@ -15,6 +15,7 @@ from obs.check.promql import VARIABLE, parse_error
 from obs.core import schemas
 from obs.core.errors import Problem, json_path
 from obs.core.paths import RULES_DIR
+from obs.core.serialize import load_yaml
 
 # Every alert carries these annotations (and a severity label, which Alertmanager routes on); the schema says so.
 REQUIRED_ANNOTATIONS = ("summary", "description", "runbook_url", "dashboard_url")
@@ -126,7 +127,7 @@ def rule_names_unique(root: Path) -> list[Problem]:
     files: dict[str, Any] = {}
     for path in sorted((root / RULES_DIR).glob("*.yml")):
         try:
-            files[path.relative_to(root).as_posix()] = yaml.safe_load(path.read_text(encoding="utf-8"))
+            files[path.relative_to(root).as_posix()] = load_yaml(path.read_text(encoding="utf-8"))
         except yaml.YAMLError:
             continue  # the file's own check reports it
     return duplicate_names(files)

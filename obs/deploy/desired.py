@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from obs.compile.pipeline import build
 from obs.compile.provisioning import unescape_env
 from obs.core.artifacts import Artifact
 from obs.core.paths import DASHBOARD_DIR, DATASOURCES_FILE
+from obs.core.serialize import load_yaml
 
 
 @dataclass
@@ -53,7 +52,7 @@ def desired_from_artifacts(artifacts: list[Artifact], folder: Any = None) -> Des
             document = json.loads(artifact.text)
             dashboards[document["uid"]] = document
         elif artifact.path == DATASOURCES_FILE:
-            entries = (yaml.safe_load(artifact.text) or {}).get("datasources") or []
+            entries = (load_yaml(artifact.text) or {}).get("datasources") or []
             datasources = sorted((datasource_body(e) for e in entries), key=lambda d: d["uid"])
     return Desired(folder, datasources, dict(sorted(dashboards.items())))
 

@@ -22,7 +22,7 @@ from obs.check.promql import RATE_FUNCTIONS, parse_error, series_uses
 from obs.core.documents import describe_dashboard_object, iter_strings, panel_at, panels_with_paths
 from obs.core.errors import json_path
 from obs.core.paths import DASHBOARD_DIR, DATASOURCES_FILE, LINT_EXCLUSIONS_FILE, RULES_DIR
-from obs.core.serialize import parse_document, parse_failure
+from obs.core.serialize import load_yaml, parse_document, parse_failure
 
 EXCLUSIONS_FILE = LINT_EXCLUSIONS_FILE
 # Series Prometheus makes itself; a query may use them without a catalog entry.
@@ -362,7 +362,7 @@ def load_exclusions(root: Path) -> list[Exclusion]:
     if not path.is_file():
         return []
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        document = load_yaml(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
         raise LintConfigError([f"{EXCLUSIONS_FILE}: does not parse: {parse_failure(error)}"]) from None
     if not isinstance(document, dict):

@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from obs.core.paths import ALERTMANAGER_FILE, PROMETHEUS_FILE, RULES_DIR
+from obs.core.serialize import load_yaml
 from obs.run.demo_exporter import DemoExporter
 
 BINARIES = {"prometheus": "prometheus", "alertmanager": "prometheus-alertmanager",
@@ -201,7 +202,7 @@ class LocalStack:
         config_path = self.root / PROMETHEUS_FILE
         if not config_path.is_file():
             raise LocalStackError(f"{PROMETHEUS_FILE} not found: run `obs build` first")
-        config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+        config = load_yaml(config_path.read_text(encoding="utf-8"))
         if self.workdir is None:
             self.workdir = Path(tempfile.mkdtemp(prefix="obs-stack-"))
             self._own_workdir = True
@@ -252,7 +253,7 @@ class LocalStack:
 
     def _start_alertmanager(self, port: int) -> None:
         assert self.workdir is not None and self.recorder is not None
-        config = yaml.safe_load((self.root / ALERTMANAGER_FILE).read_text(encoding="utf-8"))
+        config = load_yaml((self.root / ALERTMANAGER_FILE).read_text(encoding="utf-8"))
         local = localize_alertmanager(config, self.recorder.url, self.group_wait)
         (self.workdir / "alertmanager.yml").write_text(yaml.safe_dump(local, sort_keys=False))
         self._spawn("alertmanager", [
@@ -309,7 +310,7 @@ class LocalStack:
 
     def jobs(self) -> list[tuple[str, str]]:
         """(job, compiled target) of every scrape target the stack serves."""
-        config = yaml.safe_load((self.root / PROMETHEUS_FILE).read_text(encoding="utf-8"))
+        config = load_yaml((self.root / PROMETHEUS_FILE).read_text(encoding="utf-8"))
         return scrape_targets(config)
 
     def degrade(self, failure_rate: float, slow: bool = False) -> None:

@@ -22,11 +22,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from obs.check.promql import LABEL_VALUES, substitute
 from obs.core.documents import panels_with_paths
 from obs.core.paths import DASHBOARD_DIR, RULES_DIR, VERIFY_ALLOW_EMPTY_FILE
+from obs.core.serialize import load_yaml
 
 ALLOW_EMPTY_FILE = VERIFY_ALLOW_EMPTY_FILE
 
@@ -116,7 +115,7 @@ def load_allow_empty(root: Path, extra: list[str]) -> dict[tuple[str, str], str]
     allowed: dict[tuple[str, str], str] = {}
     path = root / ALLOW_EMPTY_FILE
     if path.is_file():
-        entries = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("allow_empty") or []
+        entries = (load_yaml(path.read_text(encoding="utf-8")) or {}).get("allow_empty") or []
         for index, entry in enumerate(entries):
             if not str(entry.get("reason") or "").strip():
                 raise ValueError(f"{ALLOW_EMPTY_FILE}: allow_empty[{index}].reason: every entry needs a reason")
@@ -210,7 +209,7 @@ def verify_dashboards(prometheus: Prometheus, root: Path, allowed: dict[tuple[st
 def expected_groups(root: Path) -> list[str]:
     groups = []
     for path in sorted((root / RULES_DIR).glob("*.yml")):
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        document = load_yaml(path.read_text(encoding="utf-8")) or {}
         groups += [group["name"] for group in document.get("groups") or []]
     return groups
 
