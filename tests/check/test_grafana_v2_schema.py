@@ -8,9 +8,9 @@ import json
 import jsonschema
 import pytest
 
-from catalog import grafana
+from catalog import versions
 
-SCHEMA_FILE = f"obs/schemas/grafana-{grafana.GRAFANA_VERSION}/dashboard-v2.schema.json"
+SCHEMA_FILE = f"obs/schemas/grafana-{versions.GRAFANA_VERSION}/dashboard-v2.schema.json"
 
 # The smallest spec Grafana's v1 -> v2 conversion writes for a dashboard with one Prometheus timeseries panel.
 SPEC = {
@@ -35,7 +35,7 @@ SPEC = {
                     "transformations": [],
                     "queryOptions": {},
                 }},
-                "vizConfig": {"kind": "VizConfig", "group": "timeseries", "version": grafana.GRAFANA_VERSION,
+                "vizConfig": {"kind": "VizConfig", "group": "timeseries", "version": versions.GRAFANA_VERSION,
                               "spec": {"options": {}, "fieldConfig": {"defaults": {}, "overrides": []}}},
             },
         }
