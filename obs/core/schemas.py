@@ -55,6 +55,9 @@ class Validator:
         self._fast = _fast_validator(schema)
         self._full: Any = None
 
+    def is_valid(self, document: Any) -> bool:
+        return self._fast(document)
+
     def findings(self, document: Any) -> list[Finding]:
         if self._fast(document):
             return []
