@@ -175,13 +175,18 @@ def _number_panels(panels: list[dict[str, Any]]) -> list[dict[str, Any]]:
     taken = {p["id"] for p in flat if p.get("id") is not None}
     for panel in flat:
         if panel.get("id") is None:
-            digest = hashlib.sha256(f"{panel.get('type')}\0{panel.get('title')}".encode()).digest()
-            candidate = int.from_bytes(digest[:8], "big") % PANEL_ID_SPACE + 1
+            candidate = derived_panel_id(panel.get("type"), panel.get("title"))
             while candidate in taken:
                 candidate = candidate % PANEL_ID_SPACE + 1
             panel["id"] = candidate
             taken.add(candidate)
     return panels
+
+
+def derived_panel_id(kind: Any, title: Any) -> int:
+    """The id a panel of this type and title gets when none is taken (see _number_panels)."""
+    digest = hashlib.sha256(f"{kind}\0{title}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % PANEL_ID_SPACE + 1
 
 
 def _panel(raw: dict[str, Any], path: str, plugin_version: str) -> dict[str, Any]:
