@@ -58,6 +58,32 @@ PANEL_OPTION_DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "table": {"cellHeight": "sm", "frameIndex": 0, "showHeader": True},
     "text": {"content": "", "mode": "markdown"},
+    # No builder writes these; `obs import` brings them in. The defaults of @grafana/schema 13.2.3
+    # (dist/esm/raw/composable/<panel>/panelcfg/x/types.gen.mjs `defaultOptions`, and common.gen.mjs
+    # defaultVizLegendOptions / defaultReduceDataOptions), completed with the values the panels' option editors
+    # start from (orientation auto, reduce to the last value, legend listed at the bottom) for what the plugin
+    # schema requires and the generated defaults leave out.
+    "gauge": {
+        "barShape": "flat", "barWidthFactor": 0.5, "effects": {}, "endpointMarker": "point", "minVizHeight": 75,
+        "minVizWidth": 75, "orientation": "auto",
+        "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+        "segmentCount": 1, "segmentSpacing": 0.3, "shape": "gauge", "showThresholdLabels": False,
+        "showThresholdMarkers": True, "sizing": "auto", "sparkline": True, "textMode": "auto",
+    },
+    "bargauge": {
+        "displayMode": "gradient",
+        "legend": {"calcs": [], "displayMode": "list", "placement": "bottom", "showLegend": False},
+        "maxVizHeight": 300, "minVizHeight": 16, "minVizWidth": 8, "namePlacement": "auto", "orientation": "auto",
+        "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+        "showUnfilled": True, "sizing": "auto", "valueMode": "color",
+    },
+    "piechart": {
+        "displayLabels": [],
+        "legend": {"calcs": [], "displayMode": "list", "placement": "bottom", "showLegend": True, "values": []},
+        "orientation": "auto", "pieType": "pie",
+        "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+        "sort": "desc", "tooltip": {"hideZeros": False, "mode": "single", "sort": "none"},
+    },
 }
 
 FIELD_CUSTOM_DEFAULTS: dict[str, dict[str, Any]] = {

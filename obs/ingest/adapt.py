@@ -25,6 +25,24 @@ from typing import Any
 from obs.ingest.datasources import SPECIAL, DatasourceInfo
 
 ENVELOPE = ("__inputs", "__requires", "__elements")
+# What Grafana writes or leaves that Grafana 13's dashboard model (@grafana/schema 13.2.3, which every build
+# validates against) has no field for: (which objects, the key, the only values that may go, why dropping it
+# changes nothing). A value outside the allowed ones (None: any) cannot go, and the import says so.
+def _footer_off(value: Any) -> bool:
+    return isinstance(value, dict) and not value.get("show")
+
+
+NOT_IN_MODEL: tuple[tuple[str, tuple[str, ...], Any, str], ...] = (
+    ("panel", ("fieldConfig", "defaults", "nullValueMode"), None,
+     "the graph and singlestat migrations write it; no panel of Grafana 13 reads it"),
+    ("row", ("targets",), None, "schema 36 gives every panel a query, rows too; a row runs none"),
+    ("variable", ("definition",), None, "a copy of the query the variables page shows"),
+    ("variable", ("queryValue",), None, "what the variable editor typed, before it was applied"),
+    ("interval", ("auto",), (False,), "the interval variable's automatic option, off"),
+    ("interval", ("auto_count",), (30,), "used only by the automatic option, which is off"),
+    ("interval", ("auto_min",), ("10s",), "used only by the automatic option, which is off"),
+    ("table", ("options", "footer"), _footer_off, "the table footer of Grafana 11 and older, switched off"),
+)
 SERVER_FIELDS = ("id", "version")
 UID_CHARACTERS = re.compile(r"[^a-zA-Z0-9_-]+")
 
@@ -97,12 +115,70 @@ def adapt(dashboard: dict[str, Any], provisioned: Sequence[DatasourceInfo], mana
         ref.clear()
         ref.update(chosen.ref())
         out.notes.append(f"datasource {uid!r} ({kind}) -> the provisioned {chosen.uid}")
+    fit_model(dashboard, out)
     tags = dashboard.get("tags") if isinstance(dashboard.get("tags"), list) else []
     if managed_tag not in tags:
         dashboard["tags"] = [*tags, managed_tag]
         out.notes.append(f"tag {managed_tag!r} added: obs push manages the dashboards that carry it")
     out.notes = list(dict.fromkeys(out.notes))
     return out
+
+
+def fit_model(dashboard: dict[str, Any], out: Adapted) -> None:
+    """Drop what NOT_IN_MODEL allows to drop, saying where; a value it does not allow is a problem."""
+    for where, keys, allowed, why in NOT_IN_MODEL:
+        dropped = []
+        for name, path, node in _objects(dashboard, where):
+            value = _value(node, keys)
+            if value is _ABSENT:
+                continue
+            if allowed is not None and not (allowed(value) if callable(allowed) else value in allowed):
+                out.problems.append((f"{path}.{'.'.join(keys)}", f"{name}: {keys[-1]} {value!r} is not in Grafana "
+                                                                 "13's dashboard model, and obs build would refuse it"))
+                continue
+            _drop(node, keys)
+            dropped.append(name)
+        if dropped:
+            out.notes.append(f"{'.'.join(keys)} dropped ({', '.join(dropped)}): not in Grafana 13's dashboard "
+                             f"model; {why}")
+
+
+def _objects(dashboard: dict[str, Any], where: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    if where in ("panel", "row", "table"):
+        for index, panel in enumerate(dashboard.get("panels") or []):
+            found = [(f"$.panels[{index}]", panel)]
+            found += [(f"$.panels[{index}].panels[{i}]", p) for i, p in enumerate(panel.get("panels") or [])]
+            for path, node in found:
+                kind = node.get("type") if isinstance(node, dict) else None
+                if kind is not None and (where == kind or (where == "panel" and kind != "row")):
+                    yield f"{'row' if kind == 'row' else 'panel'} {node.get('id')}", path, node
+        return
+    for index, variable in enumerate((dashboard.get("templating") or {}).get("list") or []):
+        if isinstance(variable, dict) and where in ("variable", variable.get("type")):
+            yield f"variable {variable.get('name')!r}", f"$.templating.list[{index}]", variable
+
+
+def _value(node: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    for key in keys[:-1]:
+        node = node.get(key) if isinstance(node.get(key), dict) else {}
+    return node.get(keys[-1], _ABSENT)
+
+
+def _panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for panel in dashboard.get("panels") or []:
+        if isinstance(panel, dict):
+            out += [panel, *(p for p in panel.get("panels") or [] if isinstance(p, dict))]
+    return out
+
+
+def _drop(node: dict[str, Any], keys: tuple[str, ...]) -> bool:
+    for key in keys[:-1]:
+        node = node.get(key) if isinstance(node.get(key), dict) else {}
+    return node.pop(keys[-1], _ABSENT) is not _ABSENT
+
+
+_ABSENT = object()
 
 
 def _references(node: Any, path: list[Any]) -> Iterator[tuple[list[Any], dict[str, Any]]]:

@@ -430,7 +430,9 @@ class _Writer:
                 name = self.imports.use("obs.author.passthrough", "raw_variable")
                 built = call(name, self.datasources_in(variable))
                 if index not in self.choices.raw_variables:
-                    why = f"a {variable.get('type')} variable the helpers of obs.author.variables do not write"
+                    kind = str(variable.get("type"))
+                    article = "an" if kind[:1] in "aeiou" else "a"
+                    why = f"{article} {kind} variable the helpers of obs.author.variables do not write"
                 else:
                     why = "settings the helpers of obs.author.variables do not write"
                 self.pass_through.append(f"variable {variable.get('name')!r}: {why}")
@@ -731,7 +733,7 @@ def _why_raw(panel: dict[str, Any], builder_failed: bool) -> str:
     if kind == "row":
         return "a row with settings a layout section does not write"
     if kind not in ("timeseries", "stat", "table", "text"):
-        return f"a {kind} panel, which no builder of obs.author.panels writes"
+        return f"a {kind} panel, which no builder of obs.author.panels writes"  # obs.ingest.importer warns on it
     if not builder_failed:
         return f"a {kind} panel whose queries do not go through the ${{datasource}} variable"
     return f"a {kind} panel with settings the {kind}() builder does not write"

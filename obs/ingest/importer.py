@@ -38,6 +38,7 @@ from obs.ingest.verify import BuildFailed, build_source, compare
 MAX_ATTEMPTS = 8
 CONVENTION_MESSAGES = {"panel has no title": "panel-title", "panel has no description": "panel-description",
                        "panel has no unit": "panel-units"}
+CONVENTION_FINDINGS = tuple(f"[{rule}]" for rule in CONVENTION_MESSAGES.values())
 # (dashboard document, its compiled path) -> "[rule] message" per panel path (None: the dashboard)
 Linter = Callable[[dict[str, Any], str], dict[Any, list[str]]]
 
@@ -136,6 +137,10 @@ def _plan_one(item: Incoming, options: Options, catalog: Catalog, provisioned: l
     exclusions, excluded = _convention_exclusions(document, item.origin, waivers)
     compiled_path = dashboard_file(document["uid"])
     lint = options.lint(document, compiled_path) if options.lint else {}
+    # What the exclusions written with the module cover is said once, as excluded, not as a finding.
+    lint = {key: [f for f in findings if not (key in excluded and f.startswith(CONVENTION_FINDINGS))]
+            for key, findings in lint.items()}
+    lint = {key: findings for key, findings in lint.items() if findings}
     notes = [*inputs.notes, *migrated.notes, *adapted.notes]
     ctx = Context(document, item.origin, item.form, tuple(notes), grafana_version, managed_tag,
                   lint=lint, excluded=excluded)

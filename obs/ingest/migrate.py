@@ -97,6 +97,10 @@ class _Migrator:
                         panel["panels"] = [upgrade(child) for child in panel["panels"]]
         d["schemaVersion"] = SCHEMA_VERSION
         self.legacy_panels()
+        self.text_panels()
+        self.variable_datasource_refs()
+        self.variable_current()
+        self.prometheus_annotations()
         self.model_defaults()
         for key in NOT_KEPT:
             d.pop(key, None)
@@ -387,6 +391,71 @@ class _Migrator:
         return panel
 
     # ------------------------------------------------------------------ loading and saving
+
+    def text_panels(self) -> None:
+        """textPanelMigrationHandler (public/app/plugins/panel/text/textPanelMigrationHandler.ts): an Angular-era
+        text panel's top-level `content` and `mode` move into its options (before 7.1) or go."""
+        for panel in _all_panels(self.d):
+            if panel.get("type") != "text" or "content" not in panel or "mode" not in panel:
+                continue
+            content, mode = panel.pop("content"), panel.pop("mode")
+            options = panel.get("options") if isinstance(panel.get("options"), dict) else {}
+            if _version_below(panel.get("pluginVersion"), 7.1):
+                options = {"content": content, "mode": mode, **options}
+            panel["options"] = options
+            if options.get("mode") == "text":
+                panel["options"] = {"content": options.get("content"), "mode": "markdown"}
+            self.note(f"panel {panel.get('title')!r} (id {panel.get('id')}): the text panel's content and mode "
+                      "moved into its options (textPanelMigrationHandler)")
+
+    def variable_current(self) -> None:
+        """A query or custom variable exported without a current value ("Export for sharing externally" clears
+        it) gets the one Grafana selects when the variable loads: All, when it offers All; otherwise none until
+        its query runs."""
+        for variable in self.d["templating"]["list"]:
+            if not isinstance(variable, dict) or variable.get("type") not in ("query", "custom"):
+                continue
+            if variable.get("current"):
+                continue
+            if variable.get("includeAll"):
+                all_value = {"text": ["All"], "value": ["$__all"]} if variable.get("multi") else {
+                    "text": "All", "value": "$__all"}
+                variable["current"] = all_value
+            else:
+                variable["current"] = {"text": "", "value": ""}
+            self.note(f"variable {variable.get('name')!r}: no current value; set as Grafana sets it on load")
+
+    def prometheus_annotations(self) -> None:
+        """The Prometheus datasource's prepareAnnotation (packages/grafana-prometheus/src/annotations.ts): a
+        legacy annotation's `expr` and `step` move into its `target`."""
+        for annotation in self.d["annotations"]["list"]:
+            if not isinstance(annotation, dict) or (annotation.get("datasource") or {}).get("type") != "prometheus":
+                continue
+            if "expr" not in annotation and "step" not in annotation:
+                continue
+            target = annotation.get("target") if isinstance(annotation.get("target"), dict) else {"expr": "",
+                                                                                                 "refId": "Anno"}
+            annotation["target"] = {**target, "refId": target.get("refId") or annotation.get("refId") or "Anno",
+                                    "expr": target.get("expr") or annotation.get("expr") or "",
+                                    "interval": target.get("interval") or annotation.get("step") or ""}
+            annotation.pop("expr", None)
+            annotation.pop("step", None)
+            self.note(f"annotation {annotation.get('name')!r}: its query moved into its target (the Prometheus "
+                      "datasource's prepareAnnotation)")
+
+    def variable_datasource_refs(self) -> None:
+        """migrateVariablesDatasourceNameToRef (public/app/features/variables/state/actions.ts), run whenever a
+        dashboard's variables load: a query or ad hoc variable's datasource given by name becomes a reference."""
+        for variable in self.d["templating"]["list"]:
+            if not isinstance(variable, dict) or variable.get("type") not in ("query", "adhoc"):
+                continue
+            before = variable.get("datasource")
+            if isinstance(before, dict) and isinstance(before.get("uid"), str):
+                continue
+            ref = self.index.name_to_ref(before, default_as_null=False)
+            if ref is not None:
+                variable["datasource"] = ref
+                self.datasource_note(before, ref)
 
     def model_defaults(self) -> None:
         """DashboardModel's constructor: what a loaded dashboard always has (the keys obs compiles)."""
@@ -848,6 +917,12 @@ def _active_threshold_color(value: float, steps: list[Any]) -> str | None:
         else:
             break
     return color
+
+
+def _version_below(version: Any, number: float) -> bool:
+    """parseFloat(panel.pluginVersion || '6.1') < number, as the panel migration handlers compare."""
+    found = re.match(r"^\s*(\d+(\.\d+)?)", str(version or "6.1"))
+    return float(found.group(1)) < number if found else True
 
 
 def _pinned_grafana_version() -> str:
