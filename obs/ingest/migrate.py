@@ -64,7 +64,8 @@ def migrate(dashboard: dict[str, Any], index: DatasourceIndex) -> Migrated:
 class _Migrator:
     def __init__(self, dashboard: dict[str, Any], index: DatasourceIndex) -> None:
         self.d = dashboard
-        self.index = index
+        # The dashboard's own datasource variables resolve `$ds` (DatasourceSrv.getInstanceSettings).
+        self.index = DatasourceIndex.of(index.datasources, dashboard)
         version = dashboard.get("schemaVersion")
         self.old = version if isinstance(version, int) else 0
         self.out = Migrated(dashboard, self.old)
@@ -102,6 +103,7 @@ class _Migrator:
         self.variable_current()
         self.prometheus_annotations()
         self.model_defaults()
+        self.sort_panels()
         for key in NOT_KEPT:
             d.pop(key, None)
         self.out.dashboard = without_nulls(d)
@@ -456,6 +458,12 @@ class _Migrator:
             if ref is not None:
                 variable["datasource"] = ref
                 self.datasource_note(before, ref)
+
+    def sort_panels(self) -> None:
+        """DashboardModel.sortPanelsByGridPos, on load: top-level panels in reading order (y, then x)."""
+        panels = self.d.get("panels")
+        if isinstance(panels, list) and all(isinstance(p, dict) and isinstance(p.get("gridPos"), dict) for p in panels):
+            panels.sort(key=lambda p: (p["gridPos"].get("y", 0), p["gridPos"].get("x", 0)))
 
     def model_defaults(self) -> None:
         """DashboardModel's constructor: what a loaded dashboard always has (the keys obs compiles)."""
