@@ -158,9 +158,17 @@ def check_v2_placement(spec: dict[str, Any]) -> list[Finding]:
             findings.append((at, f"places element {name!r} a second time (first at {json_path(placed[name])})"))
         else:
             placed[name] = item_path
-    findings += [(["elements", name], "element is not placed in the layout") for name in elements
-                 if name not in placed]
+    if _readable(spec.get("layout")):  # else the schema check says what is wrong with the layout
+        findings += [(["elements", name], "element is not placed in the layout") for name in elements
+                     if name not in placed]
     return findings
+
+
+def _readable(layout: Any) -> bool:
+    """Whether every layout in the tree is of a kind obs knows how to read items from."""
+    if not isinstance(layout, dict) or layout.get("kind") not in LAYOUT_DEFINITIONS:
+        return False
+    return all(_readable(child) for child, _ in _nested_layouts(layout, []))
 
 
 def check_v2_panel_ids(spec: dict[str, Any]) -> list[Finding]:
