@@ -568,6 +568,10 @@ def _annotation(annotation: dict[str, Any], path: str) -> dict[str, Any]:
 def _require_same_meaning(document: dict[str, Any], spec: dict[str, Any]) -> None:
     """Read the v2 form back; the first value it does not give back is what v2 cannot say."""
     back = from_v2_spec(spec, document.get("uid") if isinstance(document.get("uid"), str) else "")
+    # What a v2 resource keeps in its metadata (uid as metadata.name, version as its generation), not its spec.
+    for key in RESOURCE_KEYS:
+        back.pop(key, None)
+    document = {key: value for key, value in document.items() if key not in RESOURCE_KEYS}
     # Row ids are the one thing no v2 form carries (see DEPARTURES_FROM_GRAFANA): compare without them.
     for panel, returned in zip(document.get("panels") or [], back.get("panels") or [], strict=False):
         if panel.get("type") == "row" and returned.get("type") == "row" and "id" in panel:
@@ -585,6 +589,7 @@ def _require_same_meaning(document: dict[str, Any], spec: dict[str, Any]) -> Non
 
 
 _ABSENT = object()
+RESOURCE_KEYS = ("uid", "id", "version")
 
 
 def _first_difference(old: Any, new: Any, at: list[str | int]) -> tuple[list[str | int], Any, Any] | None:

@@ -467,3 +467,13 @@ def test_with_v2_an_invalid_v2_form_fails_the_build_one_line_per_problem(project
         "error: dashboards/container_overview.py -> dashboard.grafana.app/v2 obs-container-overview: dashboard "
         "'obs-container-overview' element 'panel-3877' panel 'Restarts by container' (id 3877): "
         "$.elements.panel-3877.spec.vizConfig: 'version' is a required property")
+
+
+def test_what_a_resource_keeps_in_its_metadata_is_not_refused(small):
+    """uid is metadata.name and version the generation of a v2 resource; Grafana's conversion leaves both (and
+    the database id) out of the spec, so a v1 document carrying them still converts."""
+    expected = to_v2_spec(small)
+    small.update(id=12, version=3)
+    assert to_v2_spec(small) == expected
+    del small["uid"]
+    assert to_v2_spec(small) == expected
