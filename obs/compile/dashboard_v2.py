@@ -24,6 +24,7 @@ what is deployed as v2 always means what the reviewed v1 file means.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -118,13 +119,13 @@ def _v2_spec(d: dict[str, Any]) -> dict[str, Any]:
         "editable": bool(d.get("editable", True)),
         "elements": elements,
         "layout": layout,
-        "links": [_dashboard_link(_dict(link, f"$.links[{i}]")) for i, link in enumerate(_list(d.get("links"),
-                                                                                             "$.links"))],
+        "links": [_dashboard_link(_dict(link, f"$.links[{i}]"))
+                  for i, link in enumerate(_list(d.get("links"), "$.links"))],
         "liveNow": bool(d.get("liveNow", False)),
         "preload": bool(d.get("preload", False)),
         "tags": [tag for tag in _list(d.get("tags"), "$.tags") if isinstance(tag, str)],
         "timeSettings": _time_settings(d),
-        "title": d.get("title") if isinstance(d.get("title"), str) else "",
+        "title": _str(d.get("title")),
         "variables": [_variable(_dict(v, f"$.templating.list[{i}]"), f"$.templating.list[{i}]")
                       for i, v in enumerate(_list(variables, "$.templating.list"))],
     }
@@ -616,8 +617,6 @@ def _first_difference(old: Any, new: Any, at: list[str | int]) -> tuple[list[str
 
 
 def _show(value: Any) -> str:
-    import json
-
     text = json.dumps(value, ensure_ascii=False, sort_keys=True)
     return text if len(text) <= 80 else text[:79] + "…"
 
