@@ -11,10 +11,8 @@ from typing import Any
 import grafanalib.core as G
 
 from obs.author.datasources import Datasource
-from obs.check.dashboard_v2 import check_dashboard_v2
 from obs.compile.context import Context
 from obs.compile.dashboard_json import DashboardShapeError, compile_dashboard
-from obs.compile.dashboard_v2 import API_VERSION, to_v2_spec
 from obs.compile.provisioning import dashboard_provider_document, datasources_document
 from obs.core.artifacts import Artifact
 from obs.core.content import load_objects
@@ -110,6 +108,10 @@ def check_dashboards_v2(ctx: Context) -> None:
         return
     if settings.get("dashboard-schema") != "v2" or ctx.problems:
         return
+    # Imported here: a v1 project's build does not pay for the v2 compiler.
+    from obs.check.dashboard_v2 import check_dashboard_v2
+    from obs.compile.dashboard_v2 import API_VERSION, to_v2_spec
+
     for uid, document in ctx.dashboards.items():
         source = ctx.dashboard_sources[uid]
         try:
