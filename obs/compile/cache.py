@@ -12,7 +12,6 @@ are kept; a cache entry that does not match its recorded hash is ignored. `obs b
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import sys
@@ -20,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 
 from obs.core.artifacts import Artifact
-from obs.core.fs import write_bytes_atomic
+from obs.core.fs import read_checked, write_checked
 from obs.core.paths import LINT_EXCLUSIONS_FILE
 from obs.core.project import CONTENT_PACKAGES, MARKER_FILE
 from obs.core.schemas import cache_dir
@@ -72,12 +71,8 @@ def _entry(key: str) -> Path:
 
 def load(key: str) -> list[Artifact] | None:
     """The artifacts of the build with `key`, or None when there is none that can be trusted."""
-    try:
-        data = _entry(key).read_bytes()
-    except OSError:
-        return None
-    digest, _, payload = data.partition(b"\n")
-    if digest != hashlib.sha256(payload).hexdigest().encode():
+    payload = read_checked(_entry(key))
+    if payload is None:
         return None
     try:
         entries = json.loads(payload)
@@ -87,7 +82,4 @@ def load(key: str) -> list[Artifact] | None:
 
 
 def store(key: str, artifacts: list[Artifact]) -> None:
-    """Best effort: a cache that cannot be written only costs the next run a build."""
-    payload = json.dumps([[a.path, a.text, a.source] for a in artifacts], ensure_ascii=False).encode()
-    with contextlib.suppress(OSError):
-        write_bytes_atomic(_entry(key), hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
+    write_checked(_entry(key), json.dumps([[a.path, a.text, a.source] for a in artifacts], ensure_ascii=False).encode())

@@ -10,7 +10,6 @@ check fails, jsonschema lists every error with its path, so messages stay precis
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import marshal
@@ -21,6 +20,8 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from obs.core.fs import read_checked, write_checked
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 CACHE_ENV = "OBS_CACHE_DIR"
@@ -162,12 +163,8 @@ def _cache_file(key: str) -> Path:
 
 def _cached_code(key: str) -> Any:
     """The compiled code stored for `key`, or None when there is none or it cannot be trusted."""
-    try:
-        data = _cache_file(key).read_bytes()
-    except OSError:
-        return None
-    digest, _, payload = data.partition(b"\n")
-    if digest != hashlib.sha256(payload).hexdigest().encode():
+    payload = read_checked(_cache_file(key))
+    if payload is None:
         return None
     try:
         return marshal.loads(payload)
@@ -176,9 +173,4 @@ def _cached_code(key: str) -> Any:
 
 
 def _store_code(key: str, code: Any) -> None:
-    """Best effort: a read-only or full disk only costs the next run the compile time."""
-    from obs.core.fs import write_bytes_atomic
-
-    payload = marshal.dumps(code)
-    with contextlib.suppress(OSError):
-        write_bytes_atomic(_cache_file(key), hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
+    write_checked(_cache_file(key), marshal.dumps(code))

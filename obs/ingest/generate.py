@@ -630,7 +630,7 @@ def _runs(members: list[tuple[dict[str, Any], Path]]) -> list[tuple[int, list]]:
 
 def _explicit_ids(dashboard: dict[str, Any], forced: set[Path]) -> set[Path]:
     """The panels whose id the module must state: the compiler would derive another one. Simulates the
-    compiler's numbering (obs.compile.dashboard_json._number_panels) until it gives every panel its id."""
+    compiler's numbering (obs.compile.dashboard_json.number_panels) until it gives every panel its id."""
     flat = [(panel, path) for panel, path in _reading_order(dashboard)]
     explicit = set(forced) | {path for panel, path in flat if panel.get("id") is None}
     while True:
