@@ -89,10 +89,9 @@ def import_command(project, files: tuple[Path, ...], uids: tuple[str, ...], fold
     for planned in plan.planned:
         verb = "overwrote" if planned.overwrites else "wrote"
         passed = len([p for p in planned.pass_through if p.startswith(("panel ", "row "))])
-        migrated = planned.incoming.dashboard.get("schemaVersion")
         click.echo(f"{verb} {planned.module} <- {planned.incoming.origin}: dashboard {planned.uid!r} "
                    f"{planned.title!r}, {plural(planned.panels, 'panel')} ({planned.builders} with builders, "
-                   f"{passed} pass-through), from schemaVersion {migrated}")
+                   f"{passed} pass-through); {_version(planned.incoming)}")
         for entry in planned.exclusions:
             where = f" panel {entry['panel']!r}" if "panel" in entry else ""
             click.echo(f"  excluded {entry['rule']}{where} in lint-exclusions.yml (Grafana had none)")
@@ -102,6 +101,16 @@ def import_command(project, files: tuple[Path, ...], uids: tuple[str, ...], fold
     also = f" and {', '.join(other)}" if other else ""
     click.echo(f"imported {plural(len(plan.planned), 'dashboard')}{also}; each builds back to the dashboard it was "
                "read from: run `obs build`")
+
+
+def _version(incoming) -> str:
+    from obs.compile.dashboard_json import SCHEMA_VERSION
+
+    if "/v2 " in incoming.form:
+        return "read from schema v2"
+    version = incoming.dashboard.get("schemaVersion")
+    return f"schemaVersion {version} migrated to {SCHEMA_VERSION}" if version != SCHEMA_VERSION else (
+        f"schemaVersion {SCHEMA_VERSION}, nothing to migrate")
 
 
 def _shown(path: Path, root: Path) -> str:
