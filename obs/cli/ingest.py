@@ -75,7 +75,8 @@ def import_command(project, files: tuple[Path, ...], uids: tuple[str, ...], fold
         raise SystemExit(exit_codes.FAILED)
     activate(project.root)
     plan = plan_imports(incoming, Options(project.root, force=force, instance=instance,
-                                          lint=lambda document, file: lint_dashboard(project.root, document, file)))
+                                          lint=lambda document, file: lint_dashboard(project.root, document, file),
+                                          dashboard_schema=project.dashboard_schema))
     for planned in plan.planned:
         for warning in planned.warnings:
             click.echo(f"warning: {planned.incoming.origin}: {warning}", err=True)

@@ -20,7 +20,7 @@ from typing import Any
 from obs.check.dashboard import check_conventions
 from obs.check.files import check_dashboard_file
 from obs.check.waivers import Waiver, load_waivers, waived
-from obs.compile.dashboards import uid_problem
+from obs.compile.dashboards import dashboard_v2_problems, uid_problem
 from obs.core.documents import describe_dashboard_object
 from obs.core.errors import Problem, json_path
 from obs.core.fs import write_text_atomic
@@ -49,6 +49,7 @@ class Options:
     force: bool = False
     instance: Sequence[DatasourceInfo] | None = None  # the datasources of the Grafana read from, if live
     lint: Linter | None = None
+    dashboard_schema: str = "v1"  # the project's [tool.obs] dashboard-schema: v2 checks each dashboard's v2 form
 
 
 @dataclass
@@ -148,6 +149,8 @@ def _plan_one(item: Incoming, options: Options, catalog: Catalog, provisioned: l
     built = build_source(source, "dashboards/_obs_import.py")
     all_waivers = (*waivers, *(Waiver(e["rule"], e["dashboard"], e.get("panel", "")) for e in exclusions))
     problems = check_dashboard_file(built, f"{item.origin} -> {compiled_path}", compiled_path, all_waivers)
+    if not problems and options.dashboard_schema == "v2":
+        problems = dashboard_v2_problems(built, item.origin)
     if problems:
         raise _Refused(problems)
     planned = Planned(item, document["uid"], str(document.get("title") or ""), "", source, built, False,

@@ -140,3 +140,17 @@ def test_live_options_need_a_grafana(project, option):
                      env={"GRAFANA_URL": None, "GRAFANA_TOKEN": None, "GRAFANA_USER": None, "GRAFANA_PASSWORD": None})
     assert result.exit_code == 2
     assert result.stderr.strip() == "error: no Grafana URL: pass --grafana-url or set GRAFANA_URL"
+
+
+def test_a_v2_project_refuses_a_dashboard_without_a_v2_form(project):
+    """A project that deploys schema v2 builds each dashboard's v2 form too: the import asks the same first."""
+    marker = project / "pyproject.toml"
+    marker.write_text(marker.read_text().replace("[tool.obs]\n", '[tool.obs]\ndashboard-schema = "v2"\n'))
+    lines = refused(project, str(DATA / "host-metrics-grafana5.json"))
+    assert lines[0].startswith("error: ") and "host-metrics-grafana5.json -> monitoring/grafana/dashboards/" \
+        "host-metrics.json: dashboard 'host-metrics' panel 'Uptime' (id 2): $.panels[0].links: no " \
+        "dashboard.grafana.app/v2 form: " in lines[0]
+    shutil.copy(DATA / "worker-queues-grafana13.v2.json", project / "queues.json")
+    result = run_obs("import", "--root", str(project), str(project / "queues.json"))
+    assert result.exit_code == 0, result.output
+    assert run_obs("build", "--root", str(project)).exit_code == 0
