@@ -108,7 +108,9 @@ def render(value: Any, ctx: Render | None = None) -> str:
             return "(" + " ".join(string_literal(piece) for piece in pieces) + ")"
         return string_literal(value)
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{render(k, ctx)}: {render(v, ctx)}" for k, v in value.items()) + "}"
+        # Keys in Grafana's own order: its save model sorts them (sortedDeepCloneWithoutNulls).
+        items = sorted(value.items(), key=lambda item: str(item[0]))
+        return "{" + ", ".join(f"{render(k, ctx)}: {render(v, ctx)}" for k, v in items) + "}"
     if isinstance(value, list | tuple):
         inner = ", ".join(render(v, ctx) for v in value)
         if isinstance(value, tuple):
