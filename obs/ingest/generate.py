@@ -26,13 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from obs.author.passthrough import PANEL_FIELDS
-from obs.compile.dashboard_json import (
-    BUILTIN_ANNOTATION,
-    FIELD_CUSTOM_DEFAULTS,
-    PANEL_OPTION_DEFAULTS,
-    PROMETHEUS_VARIABLE_QUERY_REF,
-    derived_panel_id,
-)
+from obs.compile.dashboard_json import FIELD_CUSTOM_DEFAULTS, PANEL_OPTION_DEFAULTS, derived_panel_id
 from obs.ingest.code import Call, Code, Expr, FString, call, comment_lines, render
 from obs.ingest.match import Catalog, Matchers, Query, match_thresholds, query_code
 
@@ -776,5 +770,3 @@ def _wrap(line: str, width: int) -> list[str]:
 def comment_lines_for(findings: list[str], label: str) -> list[str]:
     return [line for finding in findings for line in comment_lines(f"{label}: {finding}")]
 
-
-__all__ = ["BUILTIN_ANNOTATION", "PROMETHEUS_VARIABLE_QUERY_REF", "Choices", "Context", "Generated", "generate"]

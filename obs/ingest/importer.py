@@ -21,11 +21,10 @@ from obs.check.dashboard import check_conventions
 from obs.check.files import check_dashboard_file
 from obs.check.waivers import Waiver, load_waivers, waived
 from obs.compile.dashboards import dashboard_v2_problems, uid_problem
-from obs.core.documents import describe_dashboard_object
-from obs.core.errors import Problem, json_path
+from obs.core.errors import Problem
 from obs.core.fs import write_text_atomic
 from obs.core.paths import LINT_EXCLUSIONS_FILE, dashboard_file
-from obs.core.serialize import load_yaml
+from obs.core.serialize import load_yaml, parse_failure
 from obs.ingest import code
 from obs.ingest.adapt import adapt, resolve_inputs
 from obs.ingest.datasources import DatasourceIndex, DatasourceInfo
@@ -75,6 +74,7 @@ class Plan:
     planned: list[Planned] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     formatted: bool = True  # ruff was there to format the modules
+    exclusions: str | None = None  # lint-exclusions.yml as it will be, when the import adds to it
 
 
 def plan_imports(incoming: Sequence[Incoming], options: Options) -> Plan:
@@ -111,7 +111,32 @@ def plan_imports(incoming: Sequence[Incoming], options: Options) -> Plan:
             continue
         taken[planned.module] = planned.uid
         plan.planned.append(planned)
+    entries = [entry for planned in plan.planned for entry in planned.exclusions]
+    if entries and not plan.problems:
+        plan.exclusions, problem = planned_exclusions(options.root, entries)
+        if problem:
+            plan.problems.append(problem)
     return plan
+
+
+def planned_exclusions(root: Path, entries: list[dict[str, str]]) -> tuple[str | None, Problem | None]:
+    """lint-exclusions.yml with `entries` added, checked to read back as the file's exclusions plus those."""
+    path = root / LINT_EXCLUSIONS_FILE
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    try:
+        document = load_yaml(text) if text.strip() else {}
+    except Exception as error:  # a YAML error
+        return None, Problem(LINT_EXCLUSIONS_FILE, "", "", f"does not parse: {parse_failure(error)}")
+    before = (document or {}).get("exclusions") or [] if isinstance(document, dict | type(None)) else None
+    after_text = exclusions_text(text, entries) if before is not None else ""
+    try:
+        after = (load_yaml(after_text) or {}).get("exclusions") or [] if before is not None else None
+    except Exception:  # what was appended does not continue the list
+        after = None
+    if before is None or after != [*before, *entries]:
+        return None, Problem(LINT_EXCLUSIONS_FILE, "", "", "cannot add the exclusions the import needs: its "
+                                                          "`exclusions` list is not the last part of the file")
+    return after_text, None
 
 
 class _Refused(Exception):
@@ -319,11 +344,8 @@ def _module_for(planned: Planned, existing: dict[str, str], taken: dict[str, str
 def write_plan(root: Path, plan: Plan) -> list[str]:
     """Write every planned module, and the exclusions they need; the paths written."""
     written = []
-    exclusions = [entry for planned in plan.planned for entry in planned.exclusions]
-    if exclusions:
-        path = root / LINT_EXCLUSIONS_FILE
-        text = path.read_text(encoding="utf-8") if path.is_file() else ""
-        write_text_atomic(path, exclusions_text(text, exclusions))
+    if plan.exclusions is not None:
+        write_text_atomic(root / LINT_EXCLUSIONS_FILE, plan.exclusions)
         written.append(LINT_EXCLUSIONS_FILE)
     (root / "dashboards").mkdir(exist_ok=True)
     for planned in plan.planned:
@@ -355,6 +377,3 @@ def _yaml_scalar(value: str) -> str:
 
     return json.dumps(value, ensure_ascii=False)
 
-
-def describe(document: dict[str, Any], path: tuple[Any, ...]) -> str:
-    return f"{describe_dashboard_object(document, list(path))} {json_path(list(path))}"

@@ -154,3 +154,27 @@ def test_a_v2_project_refuses_a_dashboard_without_a_v2_form(project):
     result = run_obs("import", "--root", str(project), str(project / "queues.json"))
     assert result.exit_code == 0, result.output
     assert run_obs("build", "--root", str(project)).exit_code == 0
+
+
+def test_exclusions_are_added_to_the_file_as_it_is(project):
+    (project / "lint-exclusions.yml").write_text(
+        "# Reviewed exceptions.\nexclusions:\n  - rule: panel-units\n    dashboard: obs-system-overview\n"
+        "    panel: Firing alerts\n    reason: a table of alert labels has no unit\n")
+    result = run_obs("import", "--root", str(project), str(DATA / "gateway-grafana7.json"))
+    assert result.exit_code == 0, result.output
+    text = (project / "lint-exclusions.yml").read_text()
+    assert text.startswith("# Reviewed exceptions.\nexclusions:\n  - rule: panel-units\n")
+    assert text.endswith('  - rule: "panel-description"\n    dashboard: "gateway-ops"\n    panel: "About failures"\n'
+                         '    reason: "imported by obs import from '
+                         f'{DATA / "gateway-grafana7.json"}, where it had none: give it one and remove this '
+                         'exclusion"\n')
+    assert run_obs("lint", "--root", str(project), "--list-rules").exit_code == 0
+    assert run_obs("build", "--root", str(project)).exit_code == 0
+
+
+def test_an_exclusions_file_it_cannot_add_to_stops_the_import(project):
+    (project / "lint-exclusions.yml").write_text("exclusions:\n  - rule: panel-units\n    reason: x\n"
+                                                 "notes: kept at the end\n")
+    [line] = refused(project, str(DATA / "gateway-grafana7.json"))
+    assert line == ("error: lint-exclusions.yml: cannot add the exclusions the import needs: its `exclusions` list "
+                    "is not the last part of the file")
