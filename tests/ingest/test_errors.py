@@ -178,3 +178,16 @@ def test_an_exclusions_file_it_cannot_add_to_stops_the_import(project):
     [line] = refused(project, str(DATA / "gateway-grafana7.json"))
     assert line == ("error: lint-exclusions.yml: cannot add the exclusions the import needs: its `exclusions` list "
                     "is not the last part of the file")
+
+
+def test_without_ruff_the_module_is_written_unformatted_and_still_builds_back(project, monkeypatch):
+    from obs.ingest import code
+
+    monkeypatch.setattr(code, "find_ruff", lambda: None)
+    result = run_obs("import", "--root", str(project), "--force",
+                     str(project / "monitoring/grafana/dashboards/obs-container-overview.json"))
+    assert result.exit_code == 0, result.output
+    assert "warning: ruff is not installed: the modules are written unformatted (pip install ruff)" in result.stderr
+    before = (project / "monitoring/grafana/dashboards/obs-container-overview.json").read_bytes()
+    assert run_obs("build", "--root", str(project), "--no-cache").exit_code == 0
+    assert (project / "monitoring/grafana/dashboards/obs-container-overview.json").read_bytes() == before
