@@ -338,6 +338,8 @@ class _Writer:
     def raw(self, panel: dict[str, Any], path: Path, comments: list[str]) -> tuple[Expr, str]:
         kind = panel.get("type")
         why = _why_raw(panel, path in self.choices.raw_panels)
+        if kind == "row" and self.choices.coordinates:
+            why = "a row, kept at its place: the panels do not flow the way layout sections place them"
         name = self.imports.use("obs.author.passthrough", "raw_panel")
         json = {k: copy.deepcopy(v) for k, v in panel.items() if k not in LAYOUT_KEYS}
         json = _strip_defaults(kind, json)

@@ -25,11 +25,11 @@ FOREIGN = {
 RUFF = str(Path(sys.executable).parent / "ruff")
 
 
-def load(name: str) -> dict[str, Any]:
+def load(name: str | Path) -> dict[str, Any]:
     return json.loads((DATA / name).read_text())
 
 
-def expected_document(project: Path, name: str) -> dict[str, Any]:
+def expected_document(project: Path, name: str | Path) -> dict[str, Any]:
     """The dashboard Grafana 13 would hold after loading the file into this project: read, inputs resolved,
     migrated and adapted, by the importer's own first half (what the generated module must build to)."""
     from catalog.grafana import MANAGED_TAG
@@ -41,7 +41,7 @@ def expected_document(project: Path, name: str) -> dict[str, Any]:
     from obs.ingest.read import read_document
 
     activate(project)
-    incoming = read_document(name, load(name))
+    incoming = read_document(str(name), load(name))
     provisioned = project_datasources(project, [])
     inputs = resolve_inputs(incoming.dashboard, provisioned)
     migrated = migrate(inputs.dashboard, DatasourceIndex.of(provisioned, inputs.dashboard))

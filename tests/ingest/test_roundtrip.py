@@ -5,6 +5,7 @@ Each generated module passes ruff, and passes `obs lint` or lists each finding a
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -165,3 +166,25 @@ def test_a_v2_resource_builds_back_to_the_dashboard_it_describes(project):
     assert f"imported by `obs import` from {V2} (dashboard.grafana.app/v2 resource)" in source
     assert "- datasource 'P1809F7CD0C75ACF3' (prometheus) -> the provisioned obs-prometheus" in source
     assert ruff_clean(project / "dashboards/worker_queues.py") == []
+
+
+def test_panels_that_do_not_flow_like_sections_keep_their_places(project):
+    """After a collapsed row Grafana puts the next row right below it; sections would leave room for the
+    collapsed panels. Such a dashboard is written with each panel at its place (layout.at), rows as
+    pass-through, and still builds back."""
+    document = json.loads((DATA / "gateway-grafana7.json").read_text())
+    document["panels"].append({"collapsed": False, "datasource": None, "gridPos": {"h": 1, "w": 24, "x": 0, "y": 15},
+                               "id": 24, "panels": [], "title": "Later", "type": "row"})
+    document["panels"].append({**document["panels"][3], "id": 26, "title": "Gateway up (again)",
+                               "gridPos": {"h": 5, "w": 6, "x": 6, "y": 16}})
+    (project / "later.json").write_text(json.dumps(document))
+    result = run_obs("import", "--root", str(project), str(project / "later.json"))
+    assert result.exit_code == 0, result.output
+    source = (project / "dashboards/api_gateway_ops.py").read_text()
+    assert "at(" in source and "section(" not in source
+    assert 'raw_panel("row", "Later", panel_id=24, datasource=grafana.PROMETHEUS.ref(), extra={"collapsed": False})' \
+        in source
+    assert run_obs("build", "--root", str(project)).exit_code == 0
+    expected = expected_document(project, project / "later.json")
+    assert semantic_changes(expected, compiled(project, "gateway-ops")) == []
+    assert compiled(project, "gateway-ops") == expected
