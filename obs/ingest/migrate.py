@@ -3,11 +3,17 @@
 Sources, followed step by step (the version each step comes from is in its name):
 
 * the schema steps of public/app/features/dashboard/state/DashboardMigrator.ts (`updateSchema`, schema 2 to
-  39; read at grafana/grafana commit 01e3d94), and Grafana 13's backend steps for 40-42
+  39; read at grafana/grafana commit 01e3d94; the steps that upgrade panels are in obs.ingest.upgrades),
+  Grafana 13's backend ports where they settle what the frontend leaves open
+  (apps/dashboard/pkg/migration/schemaversion/v33.go, v36.go: every top-level panel gets a query and the
+  default datasource), and Grafana 13's backend steps for 40-42
   (apps/dashboard/pkg/migration/schemaversion/v40.go: `refresh` always a string; v41.go: timepicker
   `time_options` removed; v42.go: a field hidden from the visualisation is hidden from tooltips too);
 * the Angular panels, which Grafana 11+ no longer has, changed to their React successors with the panel
   plugins' own change handlers (obs.ingest.legacy);
+* what loading does besides: the variables' datasource names resolved (migrateVariablesDatasourceNameToRef),
+  an exported variable's empty current value, the text panel's and the Prometheus annotations' own
+  migrations, DashboardModel's panels sorted by place;
 * what loading and saving do: DashboardModel's constructor defaults (editable, graphTooltip, time,
   timepicker, links, fiscalYearStartMonth, templating, annotations with the built-in annotation added),
   the save model leaving out what the model does not keep (`style`, `rows` once converted, ...) and every
@@ -30,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from obs.compile.dashboard_json import BUILTIN_ANNOTATION, SCHEMA_VERSION, fill_plugin_defaults
-from obs.ingest import legacy
+from obs.ingest import legacy, upgrades
 from obs.ingest.datasources import SPECIAL, DatasourceIndex
 
 GRID_COLUMNS = 24
@@ -69,7 +75,7 @@ class _Migrator:
         version = dashboard.get("schemaVersion")
         self.old = version if isinstance(version, int) else 0
         self.out = Migrated(dashboard, self.old)
-        self.upgrades: list[PanelUpgrade] = []
+        self.panel_steps: list[PanelUpgrade] = []
 
     def note(self, text: str) -> None:
         if text not in self.out.notes:
@@ -91,7 +97,7 @@ class _Migrator:
             self.note(f"schemaVersion {self.old} -> {SCHEMA_VERSION} (Grafana's DashboardMigrator)")
             self.schema_steps()
             for index, panel in enumerate(d.get("panels") or []):
-                for upgrade in self.upgrades:
+                for upgrade in self.panel_steps:
                     panel = upgrade(panel)
                     d["panels"][index] = panel
                     if isinstance(panel.get("panels"), list):
@@ -128,21 +134,21 @@ class _Migrator:
     def schema_steps(self) -> None:  # noqa: C901 - one step per schema version, in Grafana's order
         old, d, variables = self.old, self.d, self.d["templating"]["list"]
         if old < 3:
-            self.upgrades.append(self.v3_ids)
+            self.panel_steps.append(self.v3_ids)
         if old < 4:
-            self.upgrades.append(_v4_alias_y_axis)
+            self.panel_steps.append(upgrades.v4_alias_y_axis)
         if old < 6:
             for variable in variables:
                 if variable.get("type") in (None, "filter"):
                     variable["type"] = "query"
         if old < 7:
-            self.upgrades.append(_v7_ref_ids)
+            self.panel_steps.append(upgrades.v7_ref_ids)
         if old < 8 and any(_is_influx(t) for p in _all_panels(d) for t in p.get("targets") or []):
             self.warn("InfluxDB queries of schema 7 and older are left as they are (schema 8 rewrote them)")
         if old < 9:
-            self.upgrades.append(_v9_singlestat_thresholds)
+            self.panel_steps.append(upgrades.v9_singlestat_thresholds)
         if old < 10:
-            self.upgrades.append(_v10_table_thresholds)
+            self.panel_steps.append(upgrades.v10_table_thresholds)
         if old < 12:
             for variable in variables:
                 variable["refresh"] = 1 if variable.get("refresh") else 0
@@ -150,37 +156,37 @@ class _Migrator:
                     variable["hide"] = 2
                 elif variable.get("hideLabel"):
                     variable["hide"] = 1
-            self.upgrades.append(_v12_graph_axes)
+            self.panel_steps.append(upgrades.v12_graph_axes)
         if old < 13:
-            self.upgrades.append(_v13_graph_thresholds)
+            self.panel_steps.append(upgrades.v13_graph_thresholds)
         if old < 14:
             d["graphTooltip"] = 1 if d.get("sharedCrosshair") else 0
         if old < 16:
             self.v16_grid_layout()
         if old < 17:
-            self.upgrades.append(_v17_min_span)
+            self.panel_steps.append(upgrades.v17_min_span)
         if old < 18:
-            self.upgrades.append(_v18_gauge_options)
+            self.panel_steps.append(upgrades.v18_gauge_options)
         if old < 19:
-            self.upgrades.append(_v19_panel_links)
+            self.panel_steps.append(upgrades.v19_panel_links)
         if old < 20:
-            self.upgrades.append(_data_links(_v20_variables_syntax))
+            self.panel_steps.append(upgrades.data_links(upgrades.v20_variables_syntax))
         if old < 21:
-            self.upgrades.append(_data_links(lambda url: url.replace("__series.labels", "__field.labels")))
+            self.panel_steps.append(upgrades.data_links(lambda url: url.replace("__series.labels", "__field.labels")))
         if old < 22:
-            self.upgrades.append(_v22_table_align)
+            self.panel_steps.append(upgrades.v22_table_align)
         if old < 23:
             for variable in variables:
                 if "multi" in variable and isinstance(variable.get("current"), dict) and variable["current"]:
                     variable["current"] = _align_current_with_multi(variable["current"], bool(variable["multi"]))
         if old < 24:
-            self.upgrades.append(_v24_table_old)
+            self.panel_steps.append(upgrades.v24_table_old)
         if old < 26:
-            self.upgrades.append(_v26_text2)
+            self.panel_steps.append(upgrades.v26_text2)
         if old < 27:
             self.v27_repeats_and_constants()
         if old < 28:
-            self.upgrades.append(self.v28_singlestat)
+            self.panel_steps.append(self.v28_singlestat)
             for variable in variables:
                 for key in ("tags", "tagsQuery", "tagValuesQuery", "useTags"):
                     variable.pop(key, None)
@@ -192,31 +198,31 @@ class _Migrator:
                     if variable.get("options"):
                         variable["options"] = []
         if old < 30:
-            self.upgrades.append(_v30_value_mappings)
-            self.upgrades.append(_v30_tooltip_options)
+            self.panel_steps.append(upgrades.v30_value_mappings)
+            self.panel_steps.append(upgrades.v30_tooltip_options)
         if old < 31:
-            self.upgrades.append(_v31_labels_to_fields)
+            self.panel_steps.append(upgrades.v31_labels_to_fields)
         if old < 33:
-            self.upgrades.append(self.v33_datasource_refs)
+            self.panel_steps.append(self.v33_datasource_refs)
         if old < 34 and any("namespace" in t and "metricName" in t for p in _all_panels(d)
                             for t in p.get("targets") or []):
             self.warn("CloudWatch queries are left as they are (schema 34 split their statistics)")
         if old < 35:
-            self.upgrades.append(_v35_x_axis)
+            self.panel_steps.append(upgrades.v35_x_axis)
         if old < 36:
             self.v36_default_datasources()
         if old < 37:
-            self.upgrades.append(_v37_legend)
+            self.panel_steps.append(upgrades.v37_legend)
         if old < 38:
-            self.upgrades.append(_v38_table_cell_options)
+            self.panel_steps.append(upgrades.v38_table_cell_options)
         if old < 39:
-            self.upgrades.append(_v39_time_series_table)
+            self.panel_steps.append(upgrades.v39_time_series_table)
         if old < 40 and not isinstance(d.get("refresh"), str):
             d["refresh"] = ""  # v40.go: refresh is always a string
         if old < 41 and isinstance(d.get("timepicker"), dict):
             d["timepicker"].pop("time_options", None)  # v41.go
         if old < 42:
-            self.upgrades.append(_v42_hide_from)
+            self.panel_steps.append(upgrades.v42_hide_from)
 
     def v3_ids(self, panel: Panel) -> Panel:
         if not panel.get("id"):
@@ -490,313 +496,6 @@ class _Migrator:
             self.note("the built-in annotation (Annotations & Alerts) added, as Grafana adds it")
 
 
-# ---------------------------------------------------------------------- panel upgrades, by schema version
-
-
-def _v4_alias_y_axis(panel: Panel) -> Panel:
-    if panel.get("type") == "graph" and isinstance(panel.get("aliasYAxis"), dict):
-        for key, value in panel["aliasYAxis"].items():
-            panel["seriesOverrides"] = [{"alias": key, "yaxis": value}]
-    if panel.get("type") == "graph":
-        panel.pop("aliasYAxis", None)
-    return panel
-
-
-def _v7_ref_ids(panel: Panel) -> Panel:
-    targets = [t for t in panel.get("targets") or [] if isinstance(t, dict)]
-    for target in targets:
-        if not target.get("refId"):
-            target["refId"] = _next_ref_id(targets)
-    return panel
-
-
-def _v9_singlestat_thresholds(panel: Panel) -> Panel:
-    if panel.get("type") != "singlestat" and panel.get("thresholds") != "":
-        return panel
-    if isinstance(panel.get("thresholds"), str) and panel["thresholds"]:
-        parts = panel["thresholds"].split(",")
-        if len(parts) >= 3:
-            panel["thresholds"] = ",".join(parts[1:])
-    return panel
-
-
-def _v10_table_thresholds(panel: Panel) -> Panel:
-    if panel.get("type") == "table":
-        for style in panel.get("styles") or []:
-            if isinstance(style.get("thresholds"), list) and len(style["thresholds"]) >= 3:
-                style["thresholds"] = style["thresholds"][1:]
-    return panel
-
-
-def _v12_graph_axes(panel: Panel) -> Panel:
-    grid = panel.get("grid")
-    if panel.get("type") != "graph" or not isinstance(grid, dict) or panel.get("yaxes"):
-        return panel
-    formats = panel.get("y_formats") or [None, None]
-    panel["yaxes"] = [
-        {"show": panel.get("y-axis"), "min": grid.get("leftMin"), "max": grid.get("leftMax"),
-         "logBase": grid.get("leftLogBase"), "format": formats[0], "label": panel.get("leftYAxisLabel")},
-        {"show": panel.get("y-axis"), "min": grid.get("rightMin"), "max": grid.get("rightMax"),
-         "logBase": grid.get("rightLogBase"), "format": formats[1] if len(formats) > 1 else None,
-         "label": panel.get("rightYAxisLabel")},
-    ]
-    panel["xaxis"] = {"show": panel.get("x-axis")}
-    for key in ("leftMin", "leftMax", "leftLogBase", "rightMin", "rightMax", "rightLogBase"):
-        grid.pop(key, None)
-    for key in ("y_formats", "leftYAxisLabel", "rightYAxisLabel", "y-axis", "x-axis"):
-        panel.pop(key, None)
-    return panel
-
-
-def _v13_graph_thresholds(panel: Panel) -> Panel:
-    grid = panel.get("grid")
-    if panel.get("type") != "graph" or not isinstance(grid, dict):
-        return panel
-    thresholds = panel.setdefault("thresholds", [])
-    pair = []
-    for which in ("threshold1", "threshold2"):
-        threshold: dict[str, Any] = {}
-        if grid.get(which) is not None:
-            threshold["value"] = grid[which]
-            kind = "line" if grid.get("thresholdLine") else "fill"
-            threshold[kind] = True
-            threshold[f"{kind}Color"] = grid.get(f"{which}Color")
-            threshold["colorMode"] = "custom"
-        pair.append(threshold)
-    t1, t2 = pair
-    if _is_number(t1.get("value")):
-        if _is_number(t2.get("value")):
-            t1["op"] = t2["op"] = "lt" if t1["value"] > t2["value"] else "gt"
-            thresholds += [t1, t2]
-        else:
-            t1["op"] = "gt"
-            thresholds.append(t1)
-    for key in ("threshold1", "threshold1Color", "threshold2", "threshold2Color", "thresholdLine"):
-        grid.pop(key, None)
-    return panel
-
-
-def _v17_min_span(panel: Panel) -> Panel:
-    if panel.get("minSpan"):
-        most = GRID_COLUMNS / panel["minSpan"]
-        factors = [f for f in range(1, GRID_COLUMNS + 1) if GRID_COLUMNS % f == 0]
-        index = next((i for i, f in enumerate(factors) if f > most), 0) - 1
-        panel["maxPerRow"] = factors[index]
-    panel.pop("minSpan", None)
-    return panel
-
-
-def _v18_gauge_options(panel: Panel) -> Panel:
-    if isinstance(panel.get("options-gauge"), dict):
-        options = panel.pop("options-gauge")
-        options["valueOptions"] = {key: options.get(key) for key in ("unit", "stat", "decimals", "prefix", "suffix")}
-        if isinstance(options.get("thresholds"), list):
-            options["thresholds"].reverse()
-        for key in ("options", "unit", "stat", "decimals", "prefix", "suffix"):
-            options.pop(key, None)
-        panel["options"] = options
-    return panel
-
-
-def _v19_panel_links(panel: Panel) -> Panel:
-    """upgradePanelLink: old dashboard links of a panel become URL links."""
-    if not isinstance(panel.get("links"), list):
-        return panel
-    links = []
-    for link in panel["links"]:
-        url = link.get("url")
-        if not url and link.get("dashboard"):
-            url = f"dashboard/db/{_slugify(link['dashboard'])}"
-        if not url and link.get("dashUri"):
-            url = f"dashboard/{link['dashUri']}"
-        url = url or "/"
-        for flag, variable in (("keepTime", "$__url_time_range"), ("includeVars", "$__all_variables")):
-            if link.get(flag):
-                url = _append_query(url, variable)
-        if link.get("params"):
-            url = _append_query(url, link["params"])
-        links.append({"url": url, "title": link.get("title"), "targetBlank": link.get("targetBlank")})
-    panel["links"] = links
-    return panel
-
-
-def _v20_variables_syntax(text: str) -> str:
-    replacements = {"__series_name": "__series.name", "$__series_name": "${__series.name}",
-                    "__value_time": "__value.time", "__field_name": "__field.name", "$__field_name": "${__field.name}"}
-    return re.sub(r"(\$__series_name)|(__series_name)|(__value_time)|(\$__field_name)|(__field_name)",
-                  lambda match: replacements[match.group(0)], text)
-
-
-def _data_links(update: Callable[[str], str]) -> PanelUpgrade:
-    def upgrade(panel: Panel) -> Panel:
-        options = panel.get("options")
-        if not isinstance(options, dict):
-            return panel
-        links = options.get("dataLinks")
-        if isinstance(links, list):
-            options["dataLinks"] = [{**link, "url": update(str(link.get("url") or ""))} for link in links]
-        defaults = (options.get("fieldOptions") or {}).get("defaults") if isinstance(options.get("fieldOptions"),
-                                                                                     dict) else None
-        if isinstance(defaults, dict) and isinstance(defaults.get("links"), list):
-            defaults["links"] = [{**link, "url": update(str(link.get("url") or ""))} for link in defaults["links"]]
-        return panel
-
-    return upgrade
-
-
-def _v22_table_align(panel: Panel) -> Panel:
-    if panel.get("type") == "table":
-        for style in panel.get("styles") or []:
-            style["align"] = "auto"
-    return panel
-
-
-def _v24_table_old(panel: Panel) -> Panel:
-    if panel.get("type") == "table" and panel.get("styles") and panel.get("table") != "table2":
-        panel["type"] = "table-old"
-    return panel
-
-
-def _v26_text2(panel: Panel) -> Panel:
-    if panel.get("type") == "text2":
-        panel["type"] = "text"
-        (panel.get("options") or {}).pop("angular", None)
-    return panel
-
-
-def _v30_value_mappings(panel: Panel) -> Panel:
-    config = panel.get("fieldConfig")
-    if not isinstance(config, dict):
-        return panel
-    defaults = config.get("defaults")
-    if isinstance(defaults, dict) and defaults.get("mappings"):
-        defaults["mappings"] = upgrade_value_mappings(defaults["mappings"], defaults.get("thresholds"))
-    for override in config.get("overrides") or []:
-        for prop in override.get("properties") or []:
-            if prop.get("id") == "mappings" and prop.get("value"):
-                prop["value"] = upgrade_value_mappings(prop["value"], None)
-    return panel
-
-
-def upgrade_value_mappings(old: list[Any], thresholds: Any) -> list[Any]:
-    """upgradeValueMappings (DashboardMigrator.ts): old value and range maps to the current mapping model,
-    each coloured as the thresholds colour its text."""
-    value_map: dict[str, Any] = {"type": "value", "options": {}}
-    mappings: list[Any] = []
-    for item in old:
-        if not isinstance(item, dict):
-            continue
-        if item.get("type") and item.get("options"):
-            if item["type"] == "value":
-                value_map["options"] = {**value_map["options"], **item["options"]}
-            else:
-                mappings.append(item)
-            continue
-        color = None
-        numeric = _parse_float(item.get("text"))
-        if isinstance(thresholds, dict) and numeric is not None:
-            color = _active_threshold_color(numeric, thresholds.get("steps") or [])
-        result = {"text": item.get("text"), **({"color": color} if color else {})}
-        if item.get("type") == 1 and item.get("value") is not None:
-            if item["value"] == "null":
-                mappings.append({"type": "special", "options": {"match": "null", "result": result}})
-            else:
-                value_map["options"][str(item["value"])] = result
-        elif item.get("type") == 2:
-            mappings.append({"type": "range", "options": {"from": _to_number(item.get("from")),
-                                                          "to": _to_number(item.get("to")), "result": result}})
-    if value_map["options"]:
-        mappings.insert(0, value_map)
-    return mappings
-
-
-def _v30_tooltip_options(panel: Panel) -> Panel:
-    options = panel.get("options")
-    if panel.get("type") in ("timeseries", "xychart") and isinstance(options, dict) and "tooltipOptions" in options:
-        options["tooltip"] = options.pop("tooltipOptions")
-    return panel
-
-
-def _v31_labels_to_fields(panel: Panel) -> Panel:
-    transformations = panel.get("transformations")
-    if isinstance(transformations, list) and any(t.get("id") == "labelsToFields" for t in transformations):
-        out = []
-        for transformation in transformations:
-            out.append(transformation)
-            if transformation.get("id") == "labelsToFields":
-                out.append({"id": "merge", "options": {}})
-        panel["transformations"] = out
-    return panel
-
-
-def _v35_x_axis(panel: Panel) -> Panel:
-    custom = ((panel.get("fieldConfig") or {}).get("defaults") or {}).get("custom") or {}
-    if panel.get("type") == "timeseries" and custom.get("axisPlacement") == "hidden":
-        panel["fieldConfig"]["overrides"] = [*(panel["fieldConfig"].get("overrides") or []), {
-            "matcher": {"id": "byType", "options": "time"},
-            "properties": [{"id": "custom.axisPlacement", "value": "auto"}]}]
-    return panel
-
-
-def _v37_legend(panel: Panel) -> Panel:
-    options = panel.get("options")
-    legend = options.get("legend") if isinstance(options, dict) else None
-    if isinstance(legend, dict):
-        if legend.get("displayMode") == "hidden" or legend.get("showLegend") is False:
-            legend["displayMode"] = "list"
-            legend["showLegend"] = False
-        else:
-            options["legend"] = {**legend, "showLegend": True}
-    return panel
-
-
-# migrateTableDisplayModeToCellOptions (packages/grafana-ui/src/components/Table/utils.ts)
-CELL_OPTIONS = {
-    "basic": {"type": "gauge", "mode": "basic"},
-    "gradient-gauge": {"type": "gauge", "mode": "gradient"},
-    "lcd-gauge": {"type": "gauge", "mode": "lcd"},
-    "color-background": {"type": "color-background", "mode": "gradient"},
-    "color-background-solid": {"type": "color-background", "mode": "basic"},
-}
-
-
-def _cell_options(mode: Any) -> dict[str, Any]:
-    return dict(CELL_OPTIONS.get(mode, {"type": mode}))
-
-
-def _v38_table_cell_options(panel: Panel) -> Panel:
-    config = panel.get("fieldConfig")
-    if panel.get("type") != "table" or not isinstance(config, dict):
-        return panel
-    custom = (config.get("defaults") or {}).get("custom")
-    if isinstance(custom, dict) and "displayMode" in custom:
-        custom["cellOptions"] = _cell_options(custom.pop("displayMode"))
-    for override in config.get("overrides") or []:
-        for prop in override.get("properties") or []:
-            if prop.get("id") == "custom.displayMode":
-                prop["id"] = "custom.cellOptions"
-                prop["value"] = _cell_options(prop.get("value"))
-    return panel
-
-
-def _v39_time_series_table(panel: Panel) -> Panel:
-    for transformation in panel.get("transformations") or []:
-        options = transformation.get("options")
-        if (transformation.get("id") == "timeSeriesTable" and isinstance(options, dict)
-                and isinstance(options.get("refIdToStat"), dict)):
-            transformation["options"] = {ref: {"stat": stat} for ref, stat in options["refIdToStat"].items()}
-    return panel
-
-
-def _v42_hide_from(panel: Panel) -> Panel:
-    for override in (panel.get("fieldConfig") or {}).get("overrides") or []:
-        for prop in override.get("properties") or []:
-            value = prop.get("value")
-            if prop.get("id") == "custom.hideFrom" and isinstance(value, dict) and value.get("viz") is True:
-                value["tooltip"] = True
-    return panel
-
-
 # ---------------------------------------------------------------------- helpers
 
 
@@ -876,55 +575,18 @@ def _all_panels(dashboard: dict[str, Any]) -> list[Panel]:
     return out
 
 
-def _next_ref_id(targets: list[dict[str, Any]]) -> str:
-    used = {t.get("refId") for t in targets}
-    letter = 0
-    while True:
-        ref = ""
-        n = letter
-        while True:
-            ref = chr(ord("A") + n % 26) + ref
-            n = n // 26 - 1
-            if n < 0:
-                break
-        if ref not in used:
-            return ref
-        letter += 1
 
 
 def _is_influx(target: Any) -> bool:
     return isinstance(target, dict) and "fields" in target and "tags" in target and "groupBy" in target
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _parse_float(value: Any) -> float | None:
-    match = re.match(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", str(value)) if value is not None else None
-    return float(match.group(0)) if match else None
 
 
-def _to_number(value: Any) -> Any:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return int(number) if number.is_integer() else number
 
 
-def _active_threshold_color(value: float, steps: list[Any]) -> str | None:
-    """getActiveThreshold: the last step whose value is at or below `value` (the first step is -Infinity)."""
-    color = None
-    for index, step in enumerate(steps):
-        if not isinstance(step, dict):
-            continue
-        bound = step.get("value")
-        if index == 0 or bound is None or value >= bound:
-            color = step.get("color")
-        else:
-            break
-    return color
 
 
 def _version_below(version: Any, number: float) -> bool:
@@ -939,14 +601,8 @@ def _pinned_grafana_version() -> str:
     return GRAFANA_VERSION
 
 
-def _slugify(text: str) -> str:
-    """kbn.slugifyForUrl."""
-    return re.sub(r"[^\w]+", "-", re.sub(r"[^\w\s-]", "", text.lower())).strip("-")
 
 
-def _append_query(url: str, query: str) -> str:
-    """urlUtil.appendQueryToUrl."""
-    return f"{url}{'&' if '?' in url else '?'}{query}"
 
 
 def _ref_text(ref: dict[str, Any]) -> str:
