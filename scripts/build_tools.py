@@ -29,6 +29,7 @@ import json
 import os
 import re
 import runpy
+import shlex
 import shutil
 import subprocess
 import sys
@@ -112,7 +113,7 @@ def go(args: list[str], cwd: Path, env: dict, log: Path) -> str:
     proc = subprocess.run(["go", *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           stdin=subprocess.DEVNULL, text=True, preexec_fn=lambda: os.nice(10))
     with log.open("a") as out:
-        out.write(f"\n$ (cd {cwd} && go {' '.join(args)})\n{proc.stdout}")
+        out.write(f"\n$ (cd {cwd} && {shlex.join(['go', *args])})\n{proc.stdout}")
     if proc.returncode != 0:
         raise BuildError(f"`go {' '.join(args[:2])}` exited {proc.returncode}", proc.stdout)
     return proc.stdout
@@ -125,7 +126,8 @@ def go_json(args: list[str], cwd: Path, env: dict) -> dict:
     except json.JSONDecodeError:
         info = {}
     if proc.returncode != 0 or info.get("Error"):
-        raise BuildError(f"`go {' '.join(args)}` failed: {info.get('Error') or proc.stderr.strip()}", proc.stderr)
+        why = " ".join((info.get("Error") or proc.stderr).split())  # go's message may span lines
+        raise BuildError(f"`go {' '.join(args)}` failed: {why}", proc.stderr)
     return info
 
 
@@ -133,7 +135,11 @@ def download_module(module: str, version: str, env: dict, log: Path) -> dict:
     """The module's metadata from ``go mod download -json`` (Dir: its read-only source in GOMODCACHE; GoMod)."""
     with log.open("a") as out:
         out.write(f"\n$ go mod download -json {module}@{version}\n")
-    return go_json(["mod", "download", "-json", f"{module}@{version}"], Path(tempfile.gettempdir()), env)
+        try:
+            return go_json(["mod", "download", "-json", f"{module}@{version}"], Path(tempfile.gettempdir()), env)
+        except BuildError as error:
+            out.write(f"{error}\n")
+            raise
 
 
 def copy_module(module: str, version: str, work: Path, env: dict, log: Path) -> Path:
