@@ -104,7 +104,9 @@ def prometheus_module_version(release: str) -> str:
 def go_env() -> dict:
     env = dict(os.environ)
     env["CGO_ENABLED"] = "0"  # static binaries: a cached folder keeps working whatever the libc
-    env["GOWORK"] = "off"  # no go.work of a parent folder takes part
+    # Prometheus's module ships a go.work naming folders its zip lacks (compliance/, internal/tools/, ...): with it,
+    # `go build` in the copy fails "cannot load module compliance listed in go.work file". No go.work takes part.
+    env["GOWORK"] = "off"
     return env
 
 
