@@ -8,8 +8,8 @@ The addresses and channels below are the platform's; they are not secret.
 """
 
 from catalog.thresholds import SEVERITIES
-from obs.alertmanager import Alertmanager, Email, Global, InhibitRule, Receiver, Route, Slack
-from obs.stack import ALERTMANAGER_SECRETS_PATH as SECRETS
+from obs.author.alertmanager import Alertmanager, Email, Global, InhibitRule, Receiver, Route, Slack
+from obs.author.stack import ALERTMANAGER_SECRETS_PATH as SECRETS
 
 SMTP_HOST = "smtp.example.org:587"
 SMTP_USER = "alertmanager@example.org"

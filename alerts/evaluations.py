@@ -5,7 +5,7 @@ from catalog import grafana, jobs
 from catalog import metrics as m
 from catalog import promql as q
 from catalog import thresholds as t
-from obs.alerting import AlertRule, PanelLink, RuleGroup
+from obs.author.rules import AlertRule, PanelLink, RuleGroup
 
 ANALYTICS = grafana.EVALUATION_ANALYTICS
 WORKER = q.selector(m.UP, f'job="{jobs.CELERY_WORKER.name}"')

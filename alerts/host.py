@@ -4,7 +4,7 @@ from alerts._common import INSTANCE, MOUNTPOINT, PERCENT, RUNBOOKS
 from catalog import grafana
 from catalog import promql as q
 from catalog import thresholds as t
-from obs.alerting import AlertRule, PanelLink, RuleGroup
+from obs.author.rules import AlertRule, PanelLink, RuleGroup
 
 SYSTEM = grafana.SYSTEM_OVERVIEW
 

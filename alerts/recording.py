@@ -6,7 +6,7 @@ show the same quantity.
 """
 
 from catalog import promql as q
-from obs.alerting import RecordingRule, RuleGroup
+from obs.author.rules import RecordingRule, RuleGroup
 
 groups = [
     RuleGroup(

@@ -9,7 +9,7 @@ from catalog import grafana, jobs
 from catalog import metrics as m
 from catalog import promql as q
 from catalog import thresholds as t
-from obs.alerting import AlertRule, PanelLink, RuleGroup
+from obs.author.rules import AlertRule, PanelLink, RuleGroup
 
 
 def target_down(alert: str, job: jobs.ScrapeJob, condition: t.Condition, impact: str) -> AlertRule:

@@ -5,17 +5,28 @@ Dashboards, datasources, alert links and `obs push` all take these from here, so
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
 
-# Pinned: the dashboard JSON is compiled for, and validated against, this Grafana's dashboard model.
-GRAFANA_VERSION = "13.2.3"
+from catalog._records import fail, record
+
+# Grafana's rule for a dashboard, folder or datasource uid (pkg/util/shortid_generator.go IsValidShortUID,
+# and the 40-character limit).
+UID = re.compile(r"^[a-zA-Z0-9\-_]{1,40}$")
 
 
-@dataclass(frozen=True)
+def check_uid(uid: str) -> None:
+    if not UID.match(uid):
+        raise fail("uid", f"{uid!r}: a uid is 1-40 letters, digits, '-' and '_'")
+
+
+@record("datasource")
 class DatasourceRef:
     type: str
     uid: str
     name: str
+
+    def check(self) -> None:
+        check_uid(self.uid)
 
     def ref(self) -> dict[str, str]:
         return {"type": self.type, "uid": self.uid}
@@ -30,10 +41,13 @@ ALERTMANAGER = DatasourceRef(type="alertmanager", uid="obs-alertmanager", name="
 PROMETHEUS_VARIABLE = {"type": "prometheus", "uid": "${datasource}"}
 
 
-@dataclass(frozen=True)
+@record("dashboard")
 class DashboardRef:
     uid: str
     title: str
+
+    def check(self) -> None:
+        check_uid(self.uid)
 
     @property
     def path(self) -> str:
@@ -46,10 +60,13 @@ EVALUATION_ANALYTICS = DashboardRef(uid="obs-evaluation-analytics", title="Medic
 CONTAINER_OVERVIEW = DashboardRef(uid="obs-container-overview", title="Container Overview")
 
 
-@dataclass(frozen=True)
+@record("folder")
 class Folder:
     uid: str
     title: str
+
+    def check(self) -> None:
+        check_uid(self.uid)
 
 
 # Everything obs pushes lives in this folder and carries this tag; `obs push --prune` touches nothing else.

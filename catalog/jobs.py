@@ -5,38 +5,49 @@ prometheus.yml, the service-health panels and the TargetDown alert are all built
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from catalog import network
+from catalog._records import fail, record
+from catalog.network import Endpoint
 
 # Prometheus's global scrape interval; the app jobs scrape faster (spec: every 10 s).
 GLOBAL_SCRAPE_INTERVAL = "15s"
+DURATION = r"^([0-9]+(ms|s|m|h|d|w|y))+$"
 
 
-@dataclass(frozen=True)
+@record("scrape job")
 class ScrapeJob:
     name: str  # the `job` label
     title: str  # how a dashboard names the service
-    address: str  # host:port as Prometheus (in the compose network) reaches it
+    endpoint: Endpoint  # where Prometheus (in the compose network) reaches it
     scrape_interval: str | None = None  # None: the global interval
     metrics_path: str = "/metrics"
 
+    def check(self) -> None:
+        import re
+
+        if self.scrape_interval is not None and not re.match(DURATION, self.scrape_interval):
+            raise fail("scrape_interval", f"must be a Prometheus duration such as 10s, got {self.scrape_interval!r}")
+        if not self.metrics_path.startswith("/"):
+            raise fail("metrics_path", f"must start with /, got {self.metrics_path!r}")
+
+    @property
+    def address(self) -> str:
+        return str(self.endpoint)
+
     @property
     def host(self) -> str:
-        return self.address.rsplit(":", 1)[0]
+        return self.endpoint.host
 
     @property
     def port(self) -> int:
-        return int(self.address.rsplit(":", 1)[1])
+        return self.endpoint.port
 
 
-# The OpenTelemetry Collector's Prometheus exporter: the collector listens here (stack/otel_collector.py) and
-# Prometheus scrapes it here, so both take the port from this one constant.
-OTEL_COLLECTOR_METRICS_PORT = 8889
-
-API_GATEWAY = ScrapeJob("api-gateway", "API Gateway", "host.docker.internal:8007", scrape_interval="10s")
-CELERY_WORKER = ScrapeJob("celery-worker", "Celery Worker", "host.docker.internal:8006", scrape_interval="10s")
-NODE_EXPORTER = ScrapeJob("node-exporter", "Node Exporter", "node-exporter:9100")
-CADVISOR = ScrapeJob("cadvisor", "cAdvisor", "host.docker.internal:8080")
-OTEL_COLLECTOR = ScrapeJob("otel-collector", "OTel Collector", f"otel-collector:{OTEL_COLLECTOR_METRICS_PORT}")
+API_GATEWAY = ScrapeJob("api-gateway", "API Gateway", network.API_GATEWAY, scrape_interval="10s")
+CELERY_WORKER = ScrapeJob("celery-worker", "Celery Worker", network.CELERY_WORKER, scrape_interval="10s")
+NODE_EXPORTER = ScrapeJob("node-exporter", "Node Exporter", network.NODE_EXPORTER)
+CADVISOR = ScrapeJob("cadvisor", "cAdvisor", network.CADVISOR_ON_HOST)
+OTEL_COLLECTOR = ScrapeJob("otel-collector", "OTel Collector", network.COLLECTOR_METRICS)
 
 # The order here is the order of the service-health tiles on the System Overview dashboard.
 SCRAPE_JOBS: tuple[ScrapeJob, ...] = (API_GATEWAY, CELERY_WORKER, NODE_EXPORTER, CADVISOR, OTEL_COLLECTOR)

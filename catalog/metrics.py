@@ -6,14 +6,18 @@ Dashboards and alerts name metrics only through these objects, so renaming a met
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
 from typing import Literal
+
+from catalog._records import fail, record
 
 MetricType = Literal["counter", "gauge", "histogram"]
 Source = Literal["app", "node-exporter", "cadvisor", "prometheus"]
+METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
-@dataclass(frozen=True)
+@record("metric")
 class Metric:
     name: str
     type: MetricType
@@ -25,9 +29,14 @@ class Metric:
     def __str__(self) -> str:
         return self.name
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
+        if not METRIC_NAME.match(self.name):
+            raise fail("name", f"{self.name!r} is not a Prometheus metric name")
         if self.type == "counter" and not self.name.endswith("_total"):
-            raise ValueError(f"counter {self.name} must end in _total (Prometheus naming convention)")
+            raise fail("name", f"counter {self.name} must end in _total (Prometheus naming convention)")
+        for label in self.labels:
+            if not LABEL_NAME.match(label):
+                raise fail("labels", f"{label!r} is not a Prometheus label name")
 
     @property
     def bucket(self) -> str:

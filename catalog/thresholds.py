@@ -7,15 +7,25 @@ Ratios are fractions (0-1): panels show them with Grafana's `percentunit`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
 from typing import Literal, get_args
 
-# Alertmanager routes on these (alerts/alertmanager.py): critical pages the on-call, warning goes to the team.
+from catalog._records import fail, record
+
+# The one definition of severity: the rules' check, `obs lint` and Alertmanager's routes
+# (alerts/alertmanager.py has a route for each) all take it from here. Critical pages the on-call, warning goes
+# to the team.
 Severity = Literal["critical", "warning"]
 SEVERITIES: tuple[str, ...] = get_args(Severity)
+DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
 
 
-@dataclass(frozen=True)
+def check_duration(value: str) -> None:
+    if not DURATION.match(value):
+        raise fail("for_", f"must be a Prometheus duration such as 5m, got {value!r}")
+
+
+@record("threshold")
 class Threshold:
     value: float  # the alerting threshold (red on dashboards)
     warn: float  # the early-warning level shown amber on dashboards; it does not alert
@@ -23,10 +33,12 @@ class Threshold:
     for_: str  # how long the condition must hold before the alert fires
     severity: Severity
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
+        check_duration(self.for_)
         earlier = self.warn < self.value if self.bad_when == "above" else self.warn > self.value
         if not earlier:
-            raise ValueError(f"warn level {self.warn} must come before the threshold {self.value}")
+            raise fail("warn", f"warn level {self.warn} must come before the threshold {self.value} "
+                               f"(the condition is bad {self.bad_when} it)")
 
     @property
     def comparison(self) -> str:
@@ -38,12 +50,15 @@ class Threshold:
         return f"{expr} {self.comparison} {self.value!r}"
 
 
-@dataclass(frozen=True)
+@record("condition")
 class Condition:
     """An alert without a numeric threshold (a target down, evaluations stalled): how long, how bad."""
 
     for_: str
     severity: Severity
+
+    def check(self) -> None:
+        check_duration(self.for_)
 
 
 # Spec: "Success rate < 80% for 5 minutes, severity warning".

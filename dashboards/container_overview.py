@@ -4,10 +4,10 @@
 from catalog import grafana
 from catalog import metrics as m
 from catalog import promql as q
-from obs.dashboard import platform_dashboard
-from obs.layout import section
-from obs.panels import AMBER, GREEN, RED, stat, table, target, timeseries
-from obs.variables import label_values
+from obs.author.dashboard import platform_dashboard
+from obs.author.layout import section
+from obs.author.panels import AMBER, GREEN, RED, stat, table, target, timeseries
+from obs.author.variables import label_values
 
 CONTAINER = ('name=~"$container"', q.NAMED_CONTAINERS)
 RESTART_STEPS = [{"color": GREEN, "value": None}, {"color": AMBER, "value": 1}, {"color": RED, "value": 3}]

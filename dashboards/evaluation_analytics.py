@@ -6,11 +6,11 @@ from catalog import grafana
 from catalog import metrics as m
 from catalog import promql as q
 from catalog import thresholds as t
-from obs.dashboard import platform_dashboard
-from obs.layout import section
-from obs.panels import stat, target, timeseries
-from obs.tempo import tempo_traces
-from obs.variables import label_values, textbox
+from obs.author.dashboard import platform_dashboard
+from obs.author.layout import section
+from obs.author.panels import stat, target, timeseries
+from obs.author.traces import tempo_traces
+from obs.author.variables import label_values, textbox
 
 APP = ('job=~"$job"', 'model=~"$model"')
 PER_MINUTE = "60 * "

@@ -5,10 +5,10 @@ from catalog import grafana, jobs
 from catalog import metrics as m
 from catalog import promql as q
 from catalog import thresholds as t
-from obs.dashboard import platform_dashboard
-from obs.layout import section
-from obs.panels import RED, UP_DOWN_MAPPINGS, stat, table, target, timeseries, up_down_steps
-from obs.variables import label_values
+from obs.author.dashboard import platform_dashboard
+from obs.author.layout import section
+from obs.author.panels import RED, UP_DOWN_MAPPINGS, stat, table, target, timeseries, up_down_steps
+from obs.author.variables import label_values
 
 HOST = 'instance=~"$instance"'
 

@@ -1,12 +1,13 @@
 """Alertmanager: lets Grafana show and silence the alerts Prometheus sends it."""
 
+from catalog import network
 from catalog.grafana import ALERTMANAGER
-from obs.provisioning import Datasource
+from obs.author.datasources import Datasource
 
 datasource = Datasource(
     name=ALERTMANAGER.name,
     type=ALERTMANAGER.type,
     uid=ALERTMANAGER.uid,
-    url="http://alertmanager:9093",
+    url=network.ALERTMANAGER.url(),
     json_data={"implementation": "prometheus", "handleGrafanaManagedAlerts": False},
 )

@@ -1,14 +1,15 @@
 """Tempo: traces, with links from a span to the metrics of its service and a service graph, both in
 Prometheus (Tempo's metrics-generator remote-writes the span metrics there)."""
 
+from catalog import network
 from catalog.grafana import PROMETHEUS, TEMPO
-from obs.provisioning import Datasource
+from obs.author.datasources import Datasource
 
 datasource = Datasource(
     name=TEMPO.name,
     type=TEMPO.type,
     uid=TEMPO.uid,
-    url="http://tempo:3200",
+    url=network.TEMPO_HTTP.url(),
     json_data={
         "tracesToMetrics": {
             "datasourceUid": PROMETHEUS.uid,

@@ -6,18 +6,17 @@ UIs and APIs are published on the host's loopback only. cAdvisor is the exceptio
 host.docker.internal (the bridge gateway), which a loopback-only port does not reach.
 """
 
-from catalog.grafana import GRAFANA_VERSION
-from obs import stack as s
-from obs.alerting import PROMETHEUS_CONFIG_MOUNT, PROMETHEUS_FILE, RULES_DIR, RULES_MOUNT
-from obs.alertmanager import ALERTMANAGER_FILE
-from obs.artifacts import DASHBOARD_DIR
-from obs.provisioning import DASHBOARDS_MOUNT
+from catalog import network as n
+from catalog import versions as v
+from obs.author import stack as s
 
 RESTART_ONCE = "no"
+TEMPO_IMAGE = f"grafana/tempo:{v.TEMPO_VERSION}"
+COLLECTOR_IMAGE = f"otel/opentelemetry-collector-contrib:{v.COLLECTOR_VERSION}"
 
 grafana = s.Service(
     "grafana",
-    image=f"grafana/grafana:{GRAFANA_VERSION}",
+    image=f"grafana/grafana:{v.GRAFANA_VERSION}",
     environment={
         "GF_SECURITY_ADMIN_USER": "admin",
         "GF_SECURITY_ADMIN_PASSWORD": s.env("GRAFANA_ADMIN_PASSWORD", "set GRAFANA_ADMIN_PASSWORD"),
@@ -25,10 +24,10 @@ grafana = s.Service(
         "GF_AUTH_ANONYMOUS_ENABLED": "false",
         "GF_ANALYTICS_REPORTING_ENABLED": "false",
     },
-    publish=[s.local(s.GRAFANA.port)],
+    publish=[s.local(n.GRAFANA.port)],
     mounts=[
         s.repo_path(s.PROVISIONING_DIR, s.GRAFANA_PROVISIONING_PATH),
-        s.repo_path(DASHBOARD_DIR, DASHBOARDS_MOUNT),
+        s.repo_path(s.DASHBOARD_DIR, s.DASHBOARDS_MOUNT),
         s.volume("grafana-data", "/var/lib/grafana"),
     ],
     depends_on={"prometheus": "service_started", "tempo": "service_started", "alertmanager": "service_started"},
@@ -36,36 +35,36 @@ grafana = s.Service(
 
 prometheus = s.Service(
     "prometheus",
-    image="prom/prometheus:v2.42.0",  # the promtool the rules are tested with (field-facts: Debian bookworm)
+    image=f"prom/prometheus:v{v.PROMETHEUS_VERSION}",  # the promtool the rules are tested with
     command=[
-        f"--config.file={PROMETHEUS_CONFIG_MOUNT}",
+        f"--config.file={s.PROMETHEUS_CONFIG_MOUNT}",
         "--storage.tsdb.path=/prometheus",
         "--storage.tsdb.retention.time=7d",
         "--web.enable-remote-write-receiver",  # Tempo's metrics-generator writes span metrics here
         "--enable-feature=exemplar-storage",  # exemplars link latency panels to their traces
     ],
-    publish=[s.local(s.PROMETHEUS.port)],
+    publish=[s.local(n.PROMETHEUS.port)],
     mounts=[
-        # Where obs/alerting.py writes prometheus.yml's rule_files for: relative to the config, rules/*.yml.
-        s.repo_path(PROMETHEUS_FILE, PROMETHEUS_CONFIG_MOUNT),
-        s.repo_path(RULES_DIR, RULES_MOUNT),
+        # Where the build writes prometheus.yml's rule_files for: relative to the config, rules/*.yml.
+        s.repo_path(s.PROMETHEUS_FILE, s.PROMETHEUS_CONFIG_MOUNT),
+        s.repo_path(s.RULES_DIR, s.RULES_MOUNT),
         s.volume("prometheus-data", "/prometheus"),
     ],
     # The app jobs and cAdvisor are scraped on the host.
-    extra_hosts={s.HOST_GATEWAY: "host-gateway"},
+    extra_hosts={n.HOST_GATEWAY: "host-gateway"},
 )
 
 alertmanager = s.Service(
     "alertmanager",
-    image="prom/alertmanager:v0.25.0",  # the amtool the routes are tested with
+    image=f"prom/alertmanager:v{v.ALERTMANAGER_VERSION}",  # the amtool the routes are tested with
     command=[
         f"--config.file={s.ALERTMANAGER_CONFIG_PATH}",
         "--storage.path=/alertmanager",
         "--cluster.listen-address=",  # a single instance: no gossip port
     ],
-    publish=[s.local(s.ALERTMANAGER.port)],
+    publish=[s.local(n.ALERTMANAGER.port)],
     mounts=[
-        s.repo_path(ALERTMANAGER_FILE, s.ALERTMANAGER_CONFIG_PATH),
+        s.repo_path(s.ALERTMANAGER_FILE, s.ALERTMANAGER_CONFIG_PATH),
         # The receivers' *_file secrets (SMTP password, Slack URL, PagerDuty key) live outside the repository.
         s.env_path("ALERTMANAGER_SECRETS_DIR", s.ALERTMANAGER_SECRETS_PATH,
                    "set ALERTMANAGER_SECRETS_DIR to the folder holding the alertmanager secret files"),
@@ -76,7 +75,7 @@ alertmanager = s.Service(
 # The Tempo image runs as uid 10001; a fresh named volume is root's. Hand it over once, then exit.
 tempo_init = s.Service(
     "tempo-init",
-    image=s.TEMPO_IMAGE,
+    image=TEMPO_IMAGE,
     entrypoint=["chown", "10001:10001", s.TEMPO_DATA_PATH],
     user="root",
     mounts=[s.volume("tempo-data", s.TEMPO_DATA_PATH)],
@@ -85,10 +84,10 @@ tempo_init = s.Service(
 
 tempo = s.Service(
     "tempo",
-    image=s.TEMPO_IMAGE,
+    image=TEMPO_IMAGE,
     command=[f"-config.file={s.TEMPO_CONFIG_PATH}"],
-    publish=[s.local(s.TEMPO_HTTP.port)],
-    expose=[s.TEMPO_OTLP_GRPC.port],
+    publish=[s.local(n.TEMPO_HTTP.port)],
+    expose=[n.TEMPO_OTLP_GRPC.port],
     mounts=[
         s.repo_path(s.TEMPO_FILE, s.TEMPO_CONFIG_PATH),
         s.volume("tempo-data", s.TEMPO_DATA_PATH),
@@ -98,28 +97,28 @@ tempo = s.Service(
 
 otel_collector = s.Service(
     "otel-collector",
-    image=s.COLLECTOR_IMAGE,
+    image=COLLECTOR_IMAGE,
     command=[f"--config={s.COLLECTOR_CONFIG_PATH}"],
     # The apps run on the host and send OTLP to localhost:4317/4318.
-    publish=[s.local(s.COLLECTOR_OTLP_GRPC.port), s.local(s.COLLECTOR_OTLP_HTTP.port)],
-    expose=[s.COLLECTOR_METRICS.port],
+    publish=[s.local(n.COLLECTOR_OTLP_GRPC.port), s.local(n.COLLECTOR_OTLP_HTTP.port)],
+    expose=[n.COLLECTOR_METRICS.port],
     mounts=[s.repo_path(s.COLLECTOR_FILE, s.COLLECTOR_CONFIG_PATH)],
     depends_on={"tempo": "service_started"},
 )
 
 node_exporter = s.Service(
     "node-exporter",
-    image="prom/node-exporter:v1.8.2",
+    image=f"prom/node-exporter:v{v.NODE_EXPORTER_VERSION}",
     command=["--path.rootfs=/host"],
-    expose=[s.NODE_EXPORTER.port],
+    expose=[n.NODE_EXPORTER.port],
     mounts=[s.host_path("/", "/host", propagation="rslave")],
     pid="host",
 )
 
 cadvisor = s.Service(
     "cadvisor",
-    image="gcr.io/cadvisor/cadvisor:v0.49.1",
-    publish=[s.public(s.CADVISOR.port)],
+    image=f"gcr.io/cadvisor/cadvisor:v{v.CADVISOR_VERSION}",
+    publish=[s.public(n.CADVISOR.port)],
     mounts=[
         s.host_path("/", "/rootfs"),
         s.host_path("/var/run", "/var/run"),

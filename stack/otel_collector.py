@@ -1,16 +1,17 @@
 """monitoring/otel-collector-config.yml: OTLP in from the apps; traces to Tempo, metrics to Prometheus.
 
-Written for the collector version obs/stack.py pins (COLLECTOR_VERSION). Components are defined by the pipelines
+Written for the Collector version catalog/versions.py pins (COLLECTOR_VERSION). Components are defined by the pipelines
 that use them, in the order they run.
 """
 
-from obs import stack as s
+from catalog import network as n
+from obs.author import stack as s
 
 otlp = s.Component("otlp", {
     "protocols": {
         # Since collector 0.104 the default is localhost, unreachable from outside the container.
-        "grpc": {"endpoint": s.COLLECTOR_OTLP_GRPC.listen},
-        "http": {"endpoint": s.COLLECTOR_OTLP_HTTP.listen},
+        "grpc": {"endpoint": n.COLLECTOR_OTLP_GRPC.listen},
+        "http": {"endpoint": n.COLLECTOR_OTLP_HTTP.listen},
     },
 })
 
@@ -25,13 +26,13 @@ memory_limiter = s.Component("memory_limiter", {
 batch = s.Component("batch", {"send_batch_size": 10, "timeout": "100ms"})
 
 tempo = s.Component("otlp/tempo", {
-    "endpoint": str(s.TEMPO_OTLP_GRPC),
+    "endpoint": str(n.TEMPO_OTLP_GRPC),
     "tls": {"insecure": True},  # the hop stays inside the compose network
 })
 
 # Prometheus scrapes this (catalog/jobs.py OTEL_COLLECTOR, same port constant).
 prometheus = s.Component("prometheus", {
-    "endpoint": s.COLLECTOR_METRICS.listen,
+    "endpoint": n.COLLECTOR_METRICS.listen,
     "resource_to_telemetry_conversion": {"enabled": True},
 })
 

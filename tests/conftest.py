@@ -1,20 +1,20 @@
-"""Shared fixtures: the repository, and throw-away copies of it to break on purpose."""
+"""Fixtures: the repository, and throw-away copies of it to break on purpose.
+
+The tests import the repository's content (catalog, dashboards...) by name, as obs itself does: from the
+project they run in, never from an installed copy.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from obs.cli import main
+from obs.core.content import activate
 
-REPO = Path(__file__).resolve().parents[1]
-# What a project is made of: content folders, and the compiled output they produce.
-PROJECT_PARTS = ("pyproject.toml", "dashboards", "datasources", "alerts", "stack", "monitoring",
-                 "docker-compose.yml", "lint-exclusions.yml", "verify-allow-empty.yml")
+from helpers import REPO, copy_project
+
+activate(REPO)
 
 
 @pytest.fixture
@@ -25,42 +25,11 @@ def repo() -> Path:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the project's content and compiled output, safe to break."""
-    root = tmp_path / "project"
-    root.mkdir()
-    for part in PROJECT_PARTS:
-        source = REPO / part
-        if source.is_dir():
-            shutil.copytree(source, root / part, ignore=shutil.ignore_patterns("__pycache__"))
-        elif source.is_file():
-            shutil.copy2(source, root / part)
-    return root
+    return copy_project(tmp_path / "project")
 
 
-def run_obs(*args: str):
-    """Run the CLI in-process; returns click's Result (exit_code, stdout, stderr)."""
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-
-def tree_digest(root: Path, folder: str = "monitoring") -> dict[str, str]:
-    """Path -> sha256 of every file under `folder`: to prove a failed build wrote nothing."""
-    base = root / folder
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(base.rglob("*")) if p.is_file()}
-
-
-def edit(project: Path, module: str, old: str, new: str) -> None:
-    """Replace the first `old` in a file of the project copy; fails if `old` is not there."""
-    path = project / module
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {module}"
-    path.write_text(text.replace(old, new, 1))
-
-
-def failing_build(project: Path) -> list[str]:
-    """The build fails, says nothing was written, and wrote nothing; returns its error lines."""
-    before = tree_digest(project)
-    result = run_obs("build", "--root", str(project))
-    assert result.exit_code == 1, result.output
-    assert tree_digest(project) == before, "a failed build must write nothing"
-    assert result.stderr.rstrip().endswith("nothing written")
-    return [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+@pytest.fixture(autouse=True)
+def repository_content():
+    """Each test starts with the repository's content importable, whatever the one before built."""
+    activate(REPO)
+    yield

@@ -1,0 +1,223 @@
+"""The compiled alerting: promtool unit tests for every alert, thresholds that agree with the dashboards,
+prometheus.yml as the spec and the catalog say, and the alert table in alerts/README.md."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+import shutil
+import subprocess
+from urllib.parse import parse_qs, urlparse
+
+import promql_parser
+import pytest
+import yaml
+
+from catalog import jobs, network, thresholds
+from catalog.grafana import GRAFANA_URL
+from obs.author.stack import PROMETHEUS_CONFIG_MOUNT, RULES_MOUNT
+from obs.check.rules import RECORDING_RULE_NAME, REQUIRED_ANNOTATIONS
+from obs.check.tools import INSTALL_HINT
+from obs.core.paths import DASHBOARD_DIR, PROMETHEUS_FILE, RULES_DIR
+
+from helpers import REPO
+
+ALERT_TESTS = REPO / "alerts" / "tests"
+SPEC_ALERTS = {"LowEvaluationSuccessRate", "HighEvaluationFailureRate", "HostHighCpuUsage", "HostHighMemoryUsage"}
+
+
+def rule_files() -> dict[str, dict]:
+    return {p.name: yaml.safe_load(p.read_text()) for p in sorted((REPO / RULES_DIR).glob("*.yml"))}
+
+
+def compiled_rules(kind: str) -> dict[str, dict]:
+    return {rule[kind]: rule for document in rule_files().values() for group in document["groups"]
+            for rule in group["rules"] if kind in rule}
+
+
+def promtool() -> str:
+    path = shutil.which("promtool")
+    if path is None:
+        pytest.fail(f"promtool is not installed: {INSTALL_HINT}")
+    return path
+
+
+# --- promtool unit tests -------------------------------------------------------------------------------
+
+def test_promtool_unit_tests_pass():
+    files = sorted(p.relative_to(REPO).as_posix() for p in ALERT_TESTS.glob("*.yml"))
+    assert files
+    result = subprocess.run([promtool(), "test", "rules", *files], cwd=REPO, capture_output=True, text=True,
+                            timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def unit_tests() -> dict[str, dict]:
+    return {p.name: yaml.safe_load(p.read_text()) for p in sorted(ALERT_TESTS.glob("*.yml"))}
+
+
+def test_unit_tests_load_the_compiled_rule_files():
+    compiled = {p.resolve() for p in (REPO / RULES_DIR).glob("*.yml")}
+    for name, document in unit_tests().items():
+        loaded = {(ALERT_TESTS / path).resolve() for path in document["rule_files"]}
+        assert loaded <= compiled, f"{name} loads rule files that are not compiled output: {loaded - compiled}"
+
+
+def test_every_alert_has_a_firing_and_a_quiet_test():
+    firing: dict[str, list[dict]] = {}
+    quiet: set[str] = set()
+    for document in unit_tests().values():
+        for case in document["tests"]:
+            for check in case.get("alert_rule_test") or []:
+                if check.get("exp_alerts"):
+                    firing.setdefault(check["alertname"], []).extend(check["exp_alerts"])
+                else:
+                    quiet.add(check["alertname"])
+    alerts = compiled_rules("alert")
+    assert set(alerts) - set(firing) == set(), "alerts no test fires"
+    assert set(alerts) - quiet == set(), "alerts no test proves quiet"
+    for name, expected in firing.items():
+        for alert in expected:
+            assert set(alert["exp_annotations"]) == set(REQUIRED_ANNOTATIONS), name
+            assert alert["exp_labels"]["severity"] == alerts[name]["labels"]["severity"], name
+
+
+# --- The compiled rules --------------------------------------------------------------------------------
+
+def test_spec_alerts_are_there_with_the_spec_severity_and_duration():
+    alerts = compiled_rules("alert")
+    expected = {
+        "LowEvaluationSuccessRate": ("<", 0.8, "5m", "warning"),
+        "HighEvaluationFailureRate": (">", 0.2, "5m", "critical"),
+        "HostHighCpuUsage": (">", 0.9, "5m", "warning"),
+        "HostHighMemoryUsage": (">", 0.9, "5m", "warning"),
+    }
+    for name, (op, value, duration, severity) in expected.items():
+        comparison = threshold_comparison(alerts[name]["expr"])
+        assert comparison == (op, value), name
+        assert alerts[name]["for"] == duration and alerts[name]["labels"]["severity"] == severity, name
+
+
+def test_every_scrape_job_has_a_down_alert():
+    exprs = {rule["expr"] for rule in compiled_rules("alert").values()}
+    for job in jobs.SCRAPE_JOBS:
+        assert f'up{{job="{job.name}"}} == 0' in exprs, job.name
+
+
+def test_recording_rules_follow_the_naming_convention_and_use_fixed_windows():
+    records = compiled_rules("record")
+    assert {"job:evaluations_success:ratio_rate5m", "job:evaluations_failed:ratio_rate5m",
+            "job:evaluation_duration_seconds:p50_rate5m", "job:evaluation_duration_seconds:p95_rate5m",
+            "job:evaluation_duration_seconds:p99_rate5m", "instance:node_cpu_utilisation:rate5m",
+            "instance:node_memory_utilisation:ratio"} <= set(records)
+    for name, rule in records.items():
+        assert RECORDING_RULE_NAME.match(name)
+        assert "$" not in rule["expr"], name
+
+
+def test_every_alert_links_to_an_existing_panel_and_its_runbook():
+    dashboards = {d["uid"]: d for d in (json.loads(p.read_text()) for p in (REPO / DASHBOARD_DIR).glob("*.json"))}
+    runbooks = (REPO / "alerts" / "README.md").read_text()
+    for name, alert in compiled_rules("alert").items():
+        panel = linked_panel(alert, dashboards)
+        assert panel["type"] != "row", name
+        assert re.search(rf"^### {name}$", runbooks, re.M), f"alerts/README.md has no runbook section for {name}"
+        assert alert["annotations"]["runbook_url"].endswith(f"#{name.lower()}")
+
+
+def linked_panel(alert: dict, dashboards: dict[str, dict]) -> dict:
+    url = urlparse(alert["annotations"]["dashboard_url"])
+    assert f"{url.scheme}://{url.netloc}" == GRAFANA_URL
+    uid = url.path.removeprefix("/d/")
+    panel_id = int(parse_qs(url.query)["viewPanel"][0])
+    panels = [p for top in dashboards[uid]["panels"] for p in [top, *(top.get("panels") or [])]]
+    return next(p for p in panels if p["id"] == panel_id)
+
+
+# --- One source for thresholds -------------------------------------------------------------------------
+
+def threshold_comparison(expr: str) -> tuple[str, float] | None:
+    """(op, number) when the alert's condition is `<quantity> > number` or `< number`, else None."""
+    node = promql_parser.parse(expr)
+    if isinstance(node, promql_parser.BinaryExpr) and isinstance(node.rhs, promql_parser.NumberLiteral):
+        op = str(node.op)
+        if op in (">", "<"):
+            return op, node.rhs.val
+    return None
+
+
+def red_boundary(panel: dict, op: str) -> float:
+    """Where the panel turns red: the red step's value when high is bad; the next step's when low is bad."""
+    steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    colors = [step["color"] for step in steps]
+    if op == ">":
+        assert colors[-1] == "red", panel["title"]
+        return steps[-1]["value"]
+    assert colors[0] == "red", panel["title"]
+    return steps[1]["value"]
+
+
+def test_alert_thresholds_and_dashboard_panels_agree():
+    """Every alert with a numeric threshold: the panel it links to, and every panel of that dashboard with the
+    same title (the stat next to the timeseries), turn red exactly at the alert's threshold."""
+    dashboards = {d["uid"]: d for d in (json.loads(p.read_text()) for p in (REPO / DASHBOARD_DIR).glob("*.json"))}
+    compared = set()
+    for name, alert in compiled_rules("alert").items():
+        comparison = threshold_comparison(alert["expr"])
+        if comparison is None:
+            continue
+        op, value = comparison
+        linked = linked_panel(alert, dashboards)
+        uid = urlparse(alert["annotations"]["dashboard_url"]).path.removeprefix("/d/")
+        same_title = [p for p in dashboards[uid]["panels"] if p.get("title") == linked["title"]]
+        for panel in same_title:
+            assert red_boundary(panel, op) == value, f"{name}: panel {panel['title']!r} ({panel['type']})"
+        compared.add(name)
+    assert compared >= SPEC_ALERTS
+    # And the number is the catalog's, not a copy of it.
+    alerts = compiled_rules("alert")
+    assert threshold_comparison(alerts["LowEvaluationSuccessRate"]["expr"])[1] == thresholds.SUCCESS_RATE.value
+    assert threshold_comparison(alerts["HighEvaluationFailureRate"]["expr"])[1] == thresholds.FAILURE_RATE.value
+    assert threshold_comparison(alerts["HostHighCpuUsage"]["expr"])[1] == thresholds.HOST_CPU.value
+    assert threshold_comparison(alerts["HostHighMemoryUsage"]["expr"])[1] == thresholds.HOST_MEMORY.value
+
+
+# --- prometheus.yml ------------------------------------------------------------------------------------
+
+def test_prometheus_config_scrapes_the_spec_targets():
+    config = yaml.safe_load((REPO / PROMETHEUS_FILE).read_text())
+    scraped = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert {name: job["static_configs"][0]["targets"] for name, job in scraped.items()} == {
+        "api-gateway": ["host.docker.internal:8007"],
+        "celery-worker": ["host.docker.internal:8006"],
+        "node-exporter": ["node-exporter:9100"],
+        "cadvisor": ["host.docker.internal:8080"],
+        "otel-collector": ["otel-collector:8889"],
+    }
+    assert scraped["api-gateway"]["scrape_interval"] == scraped["celery-worker"]["scrape_interval"] == "10s"
+    assert config["global"]["scrape_interval"] == jobs.GLOBAL_SCRAPE_INTERVAL
+    assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [str(network.ALERTMANAGER)]
+
+
+def test_rule_files_resolve_to_the_mounted_rules():
+    config = yaml.safe_load((REPO / PROMETHEUS_FILE).read_text())
+    [pattern] = config["rule_files"]
+    resolved = posixpath.join(posixpath.dirname(PROMETHEUS_CONFIG_MOUNT), pattern)
+    assert posixpath.dirname(resolved) == RULES_MOUNT
+    assert list((REPO / RULES_DIR).glob(posixpath.basename(resolved)))
+
+
+# --- The README's table --------------------------------------------------------------------------------
+
+def test_readme_table_matches_the_compiled_alerts_and_routes():
+    from alerts.alertmanager import ONCALL, TEAM
+
+    receiver = {"critical": ONCALL, "warning": TEAM}
+    rows = re.findall(r"^\| `(\w+)` \| (.+?) \| (\w+) \| (\w+) \|$", (REPO / "alerts" / "README.md").read_text(), re.M)
+    table = {name: (severity, routes) for name, _condition, severity, routes in rows}
+    alerts = compiled_rules("alert")
+    assert set(table) == set(alerts)
+    for name, alert in alerts.items():
+        severity = alert["labels"]["severity"]
+        assert table[name] == (severity, receiver[severity]), name

@@ -1,0 +1,175 @@
+"""The compiled dashboards are what the issue asks for: modern Grafana JSON, the panels the spec lists,
+and queries that follow Prometheus practice."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from catalog import grafana, jobs, thresholds
+from catalog.metrics import all_metrics
+from obs.check.dashboard import variable_samples
+from obs.check.promql import RATE_FUNCTIONS, series_uses
+from obs.compile.dashboard_json import SCHEMA_VERSION
+from obs.core.documents import panels_with_paths
+
+LEGACY_KEYS = {"rows", "style", "hideControls", "sharedCrosshair", "__inputs", "__requires", "span", "height",
+               "error", "intervalFactor", "step", "metric", "nullPointMode", "yaxes", "gnetId"}
+COUNTER_SERIES = {m.name for m in all_metrics() if m.type == "counter"} | {
+    f"{m.name}_{s}" for m in all_metrics() if m.type == "histogram" for s in ("bucket", "sum", "count")}
+# Sentinels, so the parsed ranges can be told apart from literal windows.
+WINDOW_SENTINELS = {"__rate_interval": "997s", "__range": "998s"}
+UIDS = [grafana.SYSTEM_OVERVIEW.uid, grafana.EVALUATION_ANALYTICS.uid, grafana.CONTAINER_OVERVIEW.uid]
+
+
+def load(repo, uid: str) -> dict:
+    return json.loads((repo / f"monitoring/grafana/dashboards/{uid}.json").read_text())
+
+
+def walk_keys(node, path=()) -> Iterator[tuple[tuple, str]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield path, key
+            yield from walk_keys(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from walk_keys(value, (*path, index))
+
+
+def prometheus_targets(document: dict) -> Iterator[tuple[dict, dict]]:
+    for panel, _ in panels_with_paths(document):
+        for target in panel.get("targets") or []:
+            if "expr" in target:
+                yield panel, target
+
+
+@pytest.fixture(params=UIDS)
+def dashboard(request, repo) -> dict:
+    return load(repo, request.param)
+
+
+def test_modern_schema_version_and_no_legacy_keys(dashboard):
+    assert dashboard["schemaVersion"] == SCHEMA_VERSION == 42
+    assert not [(path, key) for path, key in walk_keys(dashboard) if key in LEGACY_KEYS]
+
+
+def test_datasource_references_are_type_and_uid(dashboard):
+    for path, key in walk_keys(dashboard):
+        if key != "datasource":
+            continue
+        node = dashboard
+        for part in path:
+            node = node[part]
+        assert isinstance(node["datasource"], dict) and set(node["datasource"]) == {"type", "uid"}, path
+
+
+def test_every_panel_has_title_description_and_unit(dashboard):
+    for panel, _ in panels_with_paths(dashboard):
+        assert panel["title"]
+        if panel["type"] != "row":
+            assert panel["description"], panel["title"]
+            assert panel["fieldConfig"]["defaults"]["unit"], panel["title"]
+
+
+def test_panels_fill_the_grid_without_gaps_at_the_right_edge(dashboard):
+    """Not required by Grafana, but a row that ends short of column 24 is a layout slip."""
+    rows: dict[int, int] = {}
+    for panel, _ in panels_with_paths(dashboard):
+        grid = panel["gridPos"]
+        rows[grid["y"]] = max(rows.get(grid["y"], 0), grid["x"] + grid["w"])
+    assert set(rows.values()) == {24}
+
+
+def test_counters_are_rated_over_the_rate_interval_or_range(dashboard):
+    samples = {**variable_samples(dashboard), **WINDOW_SENTINELS}
+    for panel, target in prometheus_targets(dashboard):
+        for use in series_uses(target["expr"], samples):
+            if use.name in COUNTER_SERIES:
+                assert use.function in RATE_FUNCTIONS, (panel["title"], use)
+                if use.function in ("rate", "irate"):
+                    assert use.range == "16m37s", (panel["title"], "rate() must use $__rate_interval")
+                else:
+                    assert use.range in ("16m37s", "16m38s"), (panel["title"], use)
+
+
+def test_percentiles_come_from_summed_bucket_rates(repo):
+    document = load(repo, grafana.EVALUATION_ANALYTICS.uid)
+    [panel] = [p for p, _ in panels_with_paths(document) if p["title"] == "Processing time P50 / P95 / P99"]
+    exprs = [t["expr"] for t in panel["targets"]]
+    for quantile, expr in zip(("0.5", "0.95", "0.99"), exprs, strict=True):
+        assert expr.startswith(f"histogram_quantile({quantile}, sum by (le) (rate(evaluation_duration_seconds_bucket")
+        assert "[$__rate_interval]" in expr
+    assert all(t["exemplar"] for t in panel["targets"]), "exemplars link latency samples to traces"
+
+
+def test_system_overview_shows_every_scrape_job_health(repo):
+    document = load(repo, grafana.SYSTEM_OVERVIEW.uid)
+    exprs = " ".join(t["expr"] for _, t in prometheus_targets(document))
+    for job in jobs.SCRAPE_JOBS:
+        assert f'up{{job="{job.name}"}}' in exprs, job.name
+    assert 'ALERTS{alertstate="firing"}' in exprs
+    titles = {p["title"] for p, _ in panels_with_paths(document)}
+    assert {"Host CPU usage", "Host memory usage", "Host disk usage", "Host network I/O",
+            "Container CPU usage", "Container memory usage", "Firing alerts"} <= titles
+
+
+def test_analytics_has_the_spec_panels(repo):
+    document = load(repo, grafana.EVALUATION_ANALYTICS.uid)
+    titles = {p["title"] for p, _ in panels_with_paths(document)}
+    assert {"Evaluations", "Throughput", "Success rate", "Failure rate", "Processing time P50 / P95 / P99",
+            "Token usage", "Flagged cases per hour", "Estimated cost per hour", "Failed evaluations (traces)",
+            "Slow evaluations (traces)"} <= titles
+    variables = {v["name"]: v for v in document["templating"]["list"]}
+    assert {"datasource", "job", "model", "price_input_per_mtok", "price_output_per_mtok"} <= set(variables)
+    assert variables["price_input_per_mtok"]["type"] == "textbox"
+    cost = next(t["expr"] for p, t in prometheus_targets(document) if p["title"] == "Estimated cost per hour")
+    assert "$price_input_per_mtok" in cost and "$price_output_per_mtok" in cost
+
+
+def test_trace_panels_query_tempo_with_the_spec_traceql(repo):
+    document = load(repo, grafana.EVALUATION_ANALYTICS.uid)
+    tempo = {p["title"]: p for p, _ in panels_with_paths(document) if p.get("datasource", {}).get("type") == "tempo"}
+    queries = {title: panel["targets"][0]["query"] for title, panel in tempo.items()}
+    assert queries == {"Failed evaluations (traces)": "{status=error}",
+                       "Slow evaluations (traces)": f"{{duration>{thresholds.SLOW_EVALUATION}}}"}
+    assert all(p["datasource"]["uid"] == grafana.TEMPO.uid for p in tempo.values())
+
+
+def test_container_overview_has_per_container_panels_and_restarts(repo):
+    document = load(repo, grafana.CONTAINER_OVERVIEW.uid)
+    titles = {p["title"] for p, _ in panels_with_paths(document)}
+    assert {"CPU usage per container", "Memory usage per container", "Network received per container",
+            "Network sent per container", "Container restarts"} <= titles
+    assert "container" in {v["name"] for v in document["templating"]["list"]}
+
+
+@pytest.mark.parametrize("uid, title, threshold", [
+    (grafana.EVALUATION_ANALYTICS.uid, "Success rate", thresholds.SUCCESS_RATE),
+    (grafana.EVALUATION_ANALYTICS.uid, "Failure rate", thresholds.FAILURE_RATE),
+    (grafana.SYSTEM_OVERVIEW.uid, "Host CPU usage", thresholds.HOST_CPU),
+    (grafana.SYSTEM_OVERVIEW.uid, "Host memory usage", thresholds.HOST_MEMORY),
+])
+def test_red_step_sits_at_the_catalog_threshold(repo, uid, title, threshold):
+    document = load(repo, uid)
+    for panel in (p for p, _ in panels_with_paths(document) if p["title"] == title):
+        steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+        if threshold.bad_when == "above":
+            assert [s for s in steps if s["color"] == "red"] == [{"color": "red", "value": threshold.value}]
+        else:
+            # Red from -inf up to the threshold, where the next (amber) step begins.
+            assert steps[0] == {"color": "red", "value": None}
+            assert steps[1]["value"] == threshold.value
+
+
+def test_every_dashboard_has_a_datasource_variable_that_panels_use(dashboard):
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource"
+    assert variables["datasource"]["query"] == "prometheus"
+    for panel, target in prometheus_targets(dashboard):
+        assert target["datasource"] == grafana.PROMETHEUS_VARIABLE, panel["title"]
+
+
+def test_dashboards_carry_the_managed_tag(dashboard):
+    assert grafana.MANAGED_TAG in dashboard["tags"]

@@ -1,0 +1,165 @@
+"""The push and diff scenarios against a real Grafana: opt-in.
+
+    GRAFANA_URL=https://grafana.example/ GRAFANA_TOKEN=glsa_... \
+        pytest -m real_grafana -rs tests/deploy/test_real_grafana.py
+
+The token must belong to a service account with the Admin role (datasources need it). Set
+GRAFANA_INSECURE=1 for a test instance with a self-signed certificate. Nothing of the real project is
+touched: every object gets a throwaway name (folder `obs-test-<random>`, dashboards `t<random>-<uid>`,
+datasources `t<random>-<uid>`, never the default one), and all of them are deleted at the end.
+Skipped, with the reason, when GRAFANA_URL or GRAFANA_TOKEN is not set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from catalog.grafana import MANAGED_TAG, Folder
+from obs.cli import main
+from obs.core.paths import BACKUP_DIR
+from obs.deploy import desired as desired_module
+from obs.deploy.client import Grafana, GrafanaError
+from obs.deploy.desired import Desired
+from obs.deploy.report import Report
+from obs.deploy.sync import Options, run_sync
+from obs.deploy.target import make_target
+
+from helpers import REPO
+
+URL = os.environ.get("GRAFANA_URL", "")
+TOKEN = os.environ.get("GRAFANA_TOKEN", "")
+INSECURE = os.environ.get("GRAFANA_INSECURE", "") not in ("", "0", "false")
+RUN = secrets.token_hex(3)
+
+pytestmark = [
+    pytest.mark.real_grafana,
+    pytest.mark.skipif(not (URL and TOKEN), reason="a real Grafana is opt-in: set GRAFANA_URL and GRAFANA_TOKEN "
+                       "(Admin service-account token) to run these tests"),
+]
+
+
+@dataclass
+class Output:
+    text: str
+
+
+def obs(root: Path, wanted: Desired, *args: str, token: str = TOKEN) -> tuple[int, Output]:
+    """An obs command (push or diff) against the real Grafana, with `wanted` as the content."""
+    if not (root / "pyproject.toml").is_file():
+        (root / "pyproject.toml").write_text("[tool.obs]\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(desired_module, "desired_state", lambda _root: copy.deepcopy(wanted))
+        argv = [*args, "--root", str(root), "--grafana-url", URL, "--token", token]
+        argv += ["--insecure"] if INSECURE else []
+        result = CliRunner().invoke(main, argv, env={"GRAFANA_URL": None, "GRAFANA_TOKEN": None},
+                                    catch_exceptions=False)
+    return result.exit_code, Output(result.stdout + result.stderr)
+
+
+@pytest.fixture(scope="module")
+def desired() -> Desired:
+    """The project's compiled content under throwaway names."""
+    real = desired_module.desired_state(REPO)
+    folder = Folder(uid=f"obs-test-{RUN}", title=f"obs push test {RUN}")
+    dashboards = {}
+    for uid, document in real.dashboards.items():
+        new_uid = f"t{RUN}-{uid}"[:40]
+        dashboards[new_uid] = {**copy.deepcopy(document), "uid": new_uid, "title": f"{document['title']} [{RUN}]"}
+    datasources = [{**body, "uid": f"t{RUN}-{body['uid']}"[:40], "name": f"{body['name']} [obs test {RUN}]",
+                    "isDefault": False} for body in real.datasources]
+    return Desired(folder, datasources, dashboards)
+
+
+@pytest.fixture(scope="module")
+def target():
+    return make_target(URL, TOKEN, None, None, insecure=INSECURE, timeout=20)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cleanup(target, desired):
+    yield
+    with Grafana(target) as grafana:
+        for uid in desired.dashboards:
+            _quiet(grafana.request, "DELETE", f"/dashboards/uid/{uid}")
+        _quiet(grafana.request, "DELETE", f"/folders/{desired.folder.uid}", params={"forceDeleteRules": "true"})
+        for body in desired.datasources:
+            _quiet(grafana.request, "DELETE", f"/datasources/uid/{body['uid']}")
+
+
+def _quiet(function, *args, **kwargs) -> None:
+    with contextlib.suppress(GrafanaError):
+        function(*args, **kwargs)
+
+
+def sync(target, desired, root: Path, **kwargs) -> Report:
+    options = Options(backup_dir=root / BACKUP_DIR, **kwargs)
+    return run_sync(target, copy.deepcopy(desired), options)
+
+
+def test_first_push_creates_then_second_writes_nothing(target, desired, tmp_path):
+    first = sync(target, desired, tmp_path)
+    assert not first.failed and not first.fatal, [(i.uid, i.detail) for i in first.failed]
+    dashboards = [i for i in first.items if i.kind == "dashboard"]
+    assert {i.outcome for i in dashboards} == {"created"}
+    second = sync(target, desired, tmp_path)
+    assert second.writes == 0, [(i.uid, i.outcome) for i in second.items if i.outcome != "unchanged"]
+    assert {i.outcome for i in second.items} == {"unchanged"}  # Grafana keeps the JSON as pushed
+
+
+def test_dry_run_and_diff_after_a_ui_style_edit(target, desired, tmp_path):
+    assert not sync(target, desired, tmp_path).failed
+    uid = next(iter(desired.dashboards))
+    with Grafana(target) as grafana:
+        live = grafana.request("GET", f"/dashboards/uid/{uid}")
+        edited = dict(live["dashboard"], refresh="5m")
+        grafana.request("POST", "/dashboards/db", json={"dashboard": edited, "folderUid": desired.folder.uid,
+                                                        "overwrite": False, "message": "edited by hand"})
+    dry = sync(target, desired, tmp_path, dry_run=True)
+    assert dry.writes == 0
+    [item] = [i for i in dry.items if i.uid == uid]
+    assert item.outcome == "update" and "edited by hand" in item.drift
+
+    code, output = obs(tmp_path, desired, "diff")
+    assert code == 1, output.text
+    assert "refresh" in output.text and "edited in Grafana since the last obs push" in output.text
+
+    code, pushed = obs(tmp_path, desired, "push")
+    assert code == 0, pushed.text
+    assert list((tmp_path / ".obs-backups").glob(f"{uid}-v*-*.json"))
+    code, output = obs(tmp_path, desired, "diff")
+    assert code == 0, output.text
+
+
+def test_prune_removes_only_owned_orphans(target, desired, tmp_path):
+    assert not sync(target, desired, tmp_path).failed
+    orphan, foreign = f"t{RUN}-orphan", f"t{RUN}-untagged"
+    with Grafana(target) as grafana:
+        for uid, tags in ((orphan, [MANAGED_TAG]), (foreign, ["someone-else"])):
+            grafana.request("POST", "/dashboards/db", json={"dashboard": {"uid": uid, "title": uid, "tags": tags},
+                                                            "folderUid": desired.folder.uid})
+    try:
+        report = sync(target, desired, tmp_path, prune=True)
+        deleted = [i.uid for i in report.items if i.outcome == "deleted"]
+        # Grafana's search index may lag a just-created dashboard: never more than the orphan
+        assert set(deleted) <= {orphan}
+        with Grafana(target) as grafana:
+            assert grafana.get_or_none(f"/dashboards/uid/{foreign}") is not None
+    finally:
+        with Grafana(target) as grafana:
+            for uid in (orphan, foreign):
+                _quiet(grafana.request, "DELETE", f"/dashboards/uid/{uid}")
+
+
+def test_bad_token_is_refused(desired, tmp_path):
+    code, output = obs(tmp_path, desired, "push", token="glsa_definitely_not_a_valid_token_0000")
+    assert code == 4
+    assert "rejected the token (401" in output.text
+    assert "glsa_definitely_not_a_valid_token_0000" not in output.text
