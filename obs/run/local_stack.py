@@ -304,7 +304,10 @@ class LocalStack:
         if host == "alertmanager":
             self.served_by[target] = str(self.programs["alertmanager"])
             return f"127.0.0.1:{alertmanager_port}"
-        stand_in = local_stand_ins().get(job)
+        from catalog import network
+
+        # Whatever job scrapes the Collector's address (its exporter, its own telemetry) is served by it.
+        stand_in = "otelcol" if host == network.COLLECTOR_METRICS.host else local_stand_ins().get(job)
         if stand_in is None:
             raise LocalStackError(f"{PROMETHEUS_FILE}: job {job!r} ({target}) has no local stand-in; "
                                   f"add one to obs.run.local_stack.local_stand_ins()")
