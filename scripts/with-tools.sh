@@ -5,9 +5,10 @@
 #
 # With Go: scripts/build_tools.py builds what its cache lacks (the first time ~10 minutes and ~3 GB of Go
 # modules) or reuses it (well under a second), and the command runs with those folders first on PATH.
-# Without Go: says once which checks will not run on the pinned releases, and runs the command on what PATH has
-# (Debian's Prometheus and Alertmanager); `obs validate` then only notes that the Collector did not check its
-# config (OBS_MISSING_TOOLS=note). With OBS_REQUIRE_TOOLS=1 (CI) no Go is an error.
+# Without Go: says so in one line and runs the command on what PATH has (Debian's Prometheus and Alertmanager);
+# `obs validate` then only notes that the Collector did not check its config (OBS_MISSING_TOOLS=note), the tests
+# that need the Collector skip, and pytest's summary lists, once, what did not run on the pinned releases.
+# With OBS_REQUIRE_TOOLS=1 (.ci/run) no Go is an error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python="${PYTHON:-python3}"
@@ -18,12 +19,9 @@ elif [ "${OBS_REQUIRE_TOOLS:-}" = 1 ]; then
   echo "with-tools: \`go\` is not on PATH, and OBS_REQUIRE_TOOLS=1 asks for the pinned builds: install Go 1.26+" >&2
   exit 2
 else
-  cat >&2 <<'NOTE'
-note: Go is not installed, so the pinned Prometheus, Alertmanager and Collector are not built (scripts/build_tools.py).
-      Not run on them: `otelcol validate` in obs validate, tests/check/test_collector.py, tests/e2e/test_traces.py
-      and the Collector of the local stack (the demo exporter stands in); promtool, amtool and the e2e stacks run
-      Debian's older Prometheus and Alertmanager instead. CI builds them and runs everything.
-NOTE
+  echo "note: Go is not installed: the pinned Prometheus, Alertmanager and Collector are not built, so Debian's" \
+       "older Prometheus and Alertmanager run instead and the Collector's checks do not run (pytest's summary" \
+       "lists them; CI builds the pinned ones and runs everything)" >&2
   export OBS_MISSING_TOOLS=note
 fi
 exec "$@"

@@ -355,6 +355,7 @@ def test_without_a_receiver_a_second_collector_stands_in_for_tempo(project):
     """What `obs stack-local` runs: the Tempo exporter sends to a second Collector, which logs each batch."""
     import re
 
+    pinned_tool("otelcol")
     with LocalStack(project) as local:
         assert local.traces_to and local.traces_to != str(network.TEMPO_OTLP_GRPC)
         send_traces(local.otlp_grpc, CASES[:1])
