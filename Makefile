@@ -1,5 +1,7 @@
 # `make dashboards` works on a fresh clone with only Python 3.11+: it bootstraps .venv when no
-# virtualenv is active. `make test` also installs the Debian packages the tests run (as root or via sudo).
+# virtualenv is active. `make test` also builds (or reuses) the pinned Prometheus, Alertmanager and Collector from
+# their Go modules (scripts/build_tools.py, needs Go) and installs the Debian packages the tests run (as root or via
+# sudo); every command of the run finds the pinned builds first on PATH (scripts/with-tools.sh).
 PYTHON ?= python3
 ifdef VIRTUAL_ENV
 BIN := $(VIRTUAL_ENV)/bin
@@ -8,7 +10,7 @@ BIN := .venv/bin
 endif
 INSTALLED := $(BIN)/.obs-installed
 
-.PHONY: dashboards build check validate lint test test-e2e bench stack-local system-deps clean
+.PHONY: dashboards build check validate lint test test-e2e test-run bench stack-local tools system-deps clean
 
 dashboards: $(INSTALLED)
 	$(BIN)/obs build
@@ -26,6 +28,10 @@ lint: $(INSTALLED)
 	$(BIN)/obs lint
 
 test: $(INSTALLED) system-deps
+	@PYTHON=$(PYTHON) bash scripts/with-tools.sh $(MAKE) --no-print-directory test-run
+
+# What `make test` runs, once the pinned tools are on PATH.
+test-run:
 	$(BIN)/ruff check .
 	$(BIN)/obs build --check
 	$(BIN)/obs validate
@@ -33,12 +39,16 @@ test: $(INSTALLED) system-deps
 	$(BIN)/pytest -q
 
 test-e2e: $(INSTALLED) system-deps
-	$(BIN)/pytest -q -m e2e
+	@PYTHON=$(PYTHON) bash scripts/with-tools.sh $(BIN)/pytest -q -m e2e
 
-# Prometheus, Alertmanager, node-exporter and demo exporters on loopback; Ctrl-C stops everything.
+# Prometheus, Alertmanager, the Collector, node-exporter and demo exporters on loopback; Ctrl-C stops everything.
 stack-local: $(INSTALLED) system-deps
 	$(BIN)/obs build
-	$(BIN)/obs stack-local
+	@PYTHON=$(PYTHON) bash scripts/with-tools.sh $(BIN)/obs stack-local
+
+# Build (or reuse) the pinned Prometheus, Alertmanager and Collector; prints where they are.
+tools:
+	$(PYTHON) scripts/build_tools.py
 
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/bench_build.py

@@ -42,6 +42,9 @@ COLLECTOR_OTLP_GRPC = Endpoint("otel-collector", 4317)
 COLLECTOR_OTLP_HTTP = Endpoint("otel-collector", 4318)
 # The Collector's Prometheus exporter (spec: port 8889): what the apps send over OTLP, as metrics.
 COLLECTOR_METRICS = Endpoint("otel-collector", 8889)
+# The Collector's own telemetry (otelcol_*: export failures, queues). Its default reader binds localhost:8888,
+# which no other container reaches; stack/otel_collector.py configures a reader on every interface.
+COLLECTOR_TELEMETRY = Endpoint("otel-collector", 8888)
 NODE_EXPORTER = Endpoint("node-exporter", 9100)
 # cAdvisor is scraped through the host (it publishes its port there): the spec's host.docker.internal:8080.
 CADVISOR = Endpoint("cadvisor", 8080)

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Install the Debian packages the tests run for real: promtool and Prometheus, Alertmanager and amtool,
-# node-exporter, and headless Chromium (the dashboard preview is checked in a real browser).
-# Does nothing when they are already there.
+# Install the Debian packages the tests run for real: node-exporter and headless Chromium (the dashboard preview
+# is checked in a real browser). Prometheus, Alertmanager and the Collector are the pinned releases that
+# scripts/build_tools.py builds from their Go modules; only where Go is absent are Debian's (older) prometheus and
+# prometheus-alertmanager installed instead. Does nothing when everything is there.
 set -euo pipefail
 needed=()
-command -v promtool >/dev/null && command -v prometheus >/dev/null || needed+=(prometheus)
-command -v amtool >/dev/null && command -v prometheus-alertmanager >/dev/null || needed+=(prometheus-alertmanager)
+if ! command -v go >/dev/null 2>&1; then
+  command -v promtool >/dev/null && command -v prometheus >/dev/null || needed+=(prometheus)
+  command -v amtool >/dev/null && command -v prometheus-alertmanager >/dev/null || needed+=(prometheus-alertmanager)
+fi
 command -v prometheus-node-exporter >/dev/null || needed+=(prometheus-node-exporter)
 command -v chromium >/dev/null || needed+=(chromium)
 [ ${#needed[@]} -eq 0 ] && exit 0

@@ -12,7 +12,9 @@ from obs.author import stack as s
 
 RESTART_ONCE = "no"
 TEMPO_IMAGE = f"grafana/tempo:{v.TEMPO_VERSION}"
-COLLECTOR_IMAGE = f"otel/opentelemetry-collector-contrib:{v.COLLECTOR_VERSION}"
+# The contrib image is tagged with the contrib release it ships, patch releases included (catalog/versions.py
+# says why): it runs the very modules of the Collector the tests build (scripts/build_tools.py).
+COLLECTOR_IMAGE = f"otel/opentelemetry-collector-contrib:{v.COLLECTOR_CONTRIB_VERSION}"
 
 grafana = s.Service(
     "grafana",
@@ -101,7 +103,7 @@ otel_collector = s.Service(
     command=[f"--config={s.COLLECTOR_CONFIG_PATH}"],
     # The apps run on the host and send OTLP to localhost:4317/4318.
     publish=[s.local(n.COLLECTOR_OTLP_GRPC.port), s.local(n.COLLECTOR_OTLP_HTTP.port)],
-    expose=[n.COLLECTOR_METRICS.port],
+    expose=[n.COLLECTOR_METRICS.port, n.COLLECTOR_TELEMETRY.port],
     mounts=[s.repo_path(s.COLLECTOR_FILE, s.COLLECTOR_CONFIG_PATH)],
     depends_on={"tempo": "service_started"},
 )

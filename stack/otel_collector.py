@@ -1,7 +1,10 @@
 """monitoring/otel-collector-config.yml: OTLP in from the apps; traces to Tempo, metrics to Prometheus.
 
-Written for the Collector version catalog/versions.py pins (COLLECTOR_VERSION). Components are defined by the pipelines
-that use them, in the order they run.
+Written for the Collector release catalog/versions.py pins (COLLECTOR_VERSION, the contrib image at
+COLLECTOR_CONTRIB_VERSION), and checked by that Collector: `obs validate` runs `otelcol validate` on the compiled
+file. Components are defined by the pipelines that use them, in the order they run. Every address is explicit:
+the defaults (localhost since 0.104 for receivers, since 0.111 for the telemetry) are out of reach from other
+containers.
 """
 
 from catalog import network as n
@@ -9,7 +12,6 @@ from obs.author import stack as s
 
 otlp = s.Component("otlp", {
     "protocols": {
-        # Since collector 0.104 the default is localhost, unreachable from outside the container.
         "grpc": {"endpoint": n.COLLECTOR_OTLP_GRPC.listen},
         "http": {"endpoint": n.COLLECTOR_OTLP_HTTP.listen},
     },
@@ -25,7 +27,9 @@ memory_limiter = s.Component("memory_limiter", {
 # Small, fast batches (10 spans or 100 ms): a trace shows up in Grafana almost at once.
 batch = s.Component("batch", {"send_batch_size": 10, "timeout": "100ms"})
 
-tempo = s.Component("otlp/tempo", {
+# At 0.165 the OTLP/gRPC exporter's type is otlp_grpc (exporter/otlpexporter/metadata.yaml); `otlp` is only a
+# deprecated alias, which logs a warning and labels the otelcol_exporter_* metrics exporter="otlp/tempo".
+tempo = s.Component("otlp_grpc/tempo", {
     "endpoint": str(n.TEMPO_OTLP_GRPC),
     "tls": {"insecure": True},  # the hop stays inside the compose network
 })
@@ -36,9 +40,19 @@ prometheus = s.Component("prometheus", {
     "resource_to_telemetry_conversion": {"enabled": True},
 })
 
+# The Collector's own telemetry (otelcol_*), for Prometheus's otel-collector-telemetry job. Without `readers` the
+# Collector serves it on localhost:8888 only, out of Prometheus's reach; `address:` is rejected since 0.128.
+TELEMETRY = {
+    "metrics": {
+        "level": "normal",
+        "readers": [{"pull": {"exporter": {"prometheus": {"host": "0.0.0.0", "port": n.COLLECTOR_TELEMETRY.port}}}}],
+    },
+}
+
 config = s.Collector(
     pipelines=[
         s.Pipeline("traces", receivers=[otlp], processors=[memory_limiter, batch], exporters=[tempo]),
         s.Pipeline("metrics", receivers=[otlp], processors=[memory_limiter, batch], exporters=[prometheus]),
     ],
+    telemetry=TELEMETRY,
 )

@@ -56,3 +56,26 @@ def failing_build(project: Path) -> list[str]:
     assert tree_digest(project) == before, "a failed build must write nothing"
     assert result.stderr.rstrip().endswith("nothing written")
     return [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+
+
+def tools_required() -> bool:
+    """CI always builds the pinned tools (.ci/run): there a missing one is a broken set-up, not a skip."""
+    import os
+
+    return bool(os.environ.get("CI") or os.environ.get("OBS_REQUIRE_TOOLS"))
+
+
+def pinned_tool(name: str) -> str:
+    """The pinned build of a tool (scripts/build_tools.py), for a test of that release's behaviour: skipped where
+    it is not built (no Go; conftest lists what did not run, once), a failure in CI."""
+    import pytest
+
+    from obs.check.tools import locate
+
+    found = locate(name)
+    if found is not None and found.pinned:
+        return found.path
+    reason = f"needs the pinned {name} (python3 scripts/build_tools.py, needs Go)"
+    if tools_required():
+        pytest.fail(reason)
+    pytest.skip(reason)

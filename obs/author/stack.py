@@ -215,7 +215,7 @@ class Collector:
 
         if self.version not in (None, COLLECTOR_VERSION):
             raise ValueError(f"written for collector {self.version}, but catalog/versions.py pins {COLLECTOR_VERSION} "
-                             "(the schema and the compose image follow the pin)")
+                             "(the compose image and the Collector that checks it follow the pin)")
         sections: dict[str, dict[str, Any]] = {"receivers": {}, "processors": {}, "exporters": {}}
         seen: dict[str, Component] = {}
         for pipeline in self.pipelines:

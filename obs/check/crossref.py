@@ -284,8 +284,6 @@ class Stack:
         if service.kind == "tempo":
             ports |= {dig(document, "server", "http_listen_port") or 80, dig(document, "server", "grpc_listen_port")
                       or 9095}
-        else:
-            ports.add(8888)  # the collector's own telemetry
         return {p for p in ports if isinstance(p, int)}
 
 
@@ -310,6 +308,10 @@ class Reference:
             return parts.hostname or "", port, parts.path
         host, _, port = self.value.rpartition(":")
         return host, int(port) if port.isdigit() else None, ""
+
+
+# The Collector's OTLP exporters at 0.165, with their deprecated aliases (exporter/otlp*exporter/metadata.yaml).
+OTLP_EXPORTER_TYPES = ("otlp_grpc", "otlp_http", "otlp", "otlphttp")
 
 
 def references(stack: Stack) -> Iterator[Reference]:
@@ -337,7 +339,7 @@ def references(stack: Stack) -> Iterator[Reference]:
                             json_path(["datasources", i, "url"]), str(datasource["url"]), grafana)
     collector, path, document = stack.config("collector")
     for eid, exporter in (dig(document, "exporters") or {}).items():
-        if eid.split("/")[0] in ("otlp", "otlphttp") and dig(exporter, "endpoint"):
+        if eid.split("/")[0] in OTLP_EXPORTER_TYPES and dig(exporter, "endpoint"):
             yield Reference(files.label(path), f"exporter {eid!r}", json_path(["exporters", eid, "endpoint"]),
                             str(exporter["endpoint"]), collector)
     tempo, path, document = stack.config("tempo")

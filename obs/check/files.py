@@ -17,7 +17,7 @@ from obs.check.crossref import ProjectFiles, cross_reference
 from obs.check.dashboard import check_dashboard
 from obs.check.rules import check_prometheus_config, check_rule_file, rule_names_unique
 from obs.check.stack_files import check_collector, check_compose, check_tempo
-from obs.check.tools import amtool_check, promtool_checks
+from obs.check.tools import MissingTool, amtool_check, locate, otelcol_check, promtool_checks
 from obs.check.waivers import Waivers, load_waivers
 from obs.core import schemas
 from obs.core.errors import Problem, json_path
@@ -123,15 +123,16 @@ def stack_on_disk(root: Path) -> list[Problem]:
 class ProjectCheck:
     name: str  # what `obs validate` says it ran
     run: Callable[[Path], list[Problem]]
-    tool: bool = False  # runs a real program (promtool, amtool)
+    tool: str | None = None  # the real program it runs (obs.check.tools.TOOLS)
 
 
 # What no single file shows, checked over the files as they are on disk, in this order.
 PROJECT_CHECKS: tuple[ProjectCheck, ...] = (
     ProjectCheck("rule names unique across files", rule_names_unique),
     ProjectCheck("stack cross-references", stack_on_disk),
-    ProjectCheck("promtool", promtool_checks, tool=True),
-    ProjectCheck("amtool", amtool_check, tool=True),
+    ProjectCheck("promtool", promtool_checks, tool="promtool"),
+    ProjectCheck("amtool", amtool_check, tool="amtool"),
+    ProjectCheck("otelcol", otelcol_check, tool="otelcol"),
 )
 
 
@@ -139,7 +140,8 @@ PROJECT_CHECKS: tuple[ProjectCheck, ...] = (
 class Validation:
     files: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    tools: list[str] = field(default_factory=list)  # the real tools that checked the files
+    tools: list[str] = field(default_factory=list)  # the real tools that checked the files, with their versions
+    missing: list[Problem] = field(default_factory=list)  # checks that did not run: their program is not there
 
 
 def validate_project(root: Path) -> Validation:
@@ -148,8 +150,17 @@ def validate_project(root: Path) -> Validation:
     waivers = load_waivers(root)
     for path in result.files:
         result.problems += check_artifact(path, (root / path).read_text(encoding="utf-8"), waivers=waivers)
+    told: list[Problem] = []  # what the real tools said
     for check in PROJECT_CHECKS:
-        result.problems += check.run(root)
-        if check.tool:
-            result.tools.append(check.name)
+        found = check.run(root)
+        missing = [problem for problem in found if isinstance(problem, MissingTool)]
+        result.missing += missing
+        kept = [problem for problem in found if not isinstance(problem, MissingTool)]
+        (told if check.tool else result.problems).extend(kept)
+        if check.tool and not missing:
+            located = locate(check.tool)
+            result.tools.append(str(located) if located else check.name)
+    # Where obs's own check and the real program point at the same key, say it once, in the program's words.
+    places = {(problem.file, problem.path) for problem in told if problem.path not in ("", "$")}
+    result.problems = [p for p in result.problems if (p.file, p.path) not in places] + told
     return result

@@ -52,9 +52,13 @@ def build(project, check: bool, no_cache: bool) -> None:
 
 @click.command()
 @project_option
-def validate(project) -> None:
+@click.option("--missing-tools", type=click.Choice(["fail", "note"]), default="fail", show_default=True,
+              envvar="OBS_MISSING_TOOLS",
+              help="A real tool that is not there (no Go to build the Collector): a problem, or only a note saying "
+                   "which check did not run.")
+def validate(project, missing_tools: str) -> None:
     """Validate the compiled files: schemas, PromQL, grid, cross-references, and the real tools (promtool,
-    amtool) where the files need them."""
+    amtool, the Collector's `otelcol validate`) where the files need them."""
     from obs.check.files import compiled_files, validate_project
     from obs.compile.output import recover
     from obs.core.content import activate, missing_catalog
@@ -66,8 +70,13 @@ def validate(project) -> None:
         fail(reason, exit_codes.FAILED)
     activate(project.root)
     result = validate_project(project.root)
-    if result.problems:
-        report_problems(result.problems, "invalid")
+    problems = result.problems + (result.missing if missing_tools == "fail" else [])
+    if missing_tools == "note":
+        for missing in result.missing:
+            click.echo(f"note: {missing}", err=True)
+    if problems:
+        report_problems(problems, "invalid")
         raise SystemExit(exit_codes.FAILED)
     tools = f"; checked with {', '.join(result.tools)}" if result.tools else ""
-    click.echo(f"{plural(len(result.files), 'file')} valid{tools}")
+    unchecked = f"; not checked with {', '.join(m.obj for m in result.missing)}" if result.missing else ""
+    click.echo(f"{plural(len(result.files), 'file')} valid{tools}{unchecked}")

@@ -37,8 +37,12 @@ def demo_exporter(project, role: str, port: int, failure_rate: float, slow: bool
 @click.command("stack-local")
 @project_option
 @click.option("--interval", default=None, help="Override scrape and rule evaluation intervals (e.g. 5s).")
-def stack_local(project, interval: str | None) -> None:
-    """Run Prometheus, Alertmanager, node-exporter and demo exporters on loopback from the compiled config."""
+@click.option("--traces-to", default=None, metavar="HOST:PORT",
+              help="An OTLP/gRPC endpoint for the Collector's Tempo exporter (default: a second Collector standing "
+                   "in for Tempo, which logs every batch).")
+def stack_local(project, interval: str | None, traces_to: str | None) -> None:
+    """Run Prometheus, Alertmanager, the OpenTelemetry Collector, node-exporter and demo exporters on loopback from
+    the compiled config."""
     import signal
     import time
 
@@ -57,13 +61,23 @@ def stack_local(project, interval: str | None) -> None:
     signal.signal(signal.SIGHUP, interrupt)
     activate(project.root)
     try:
-        with LocalStack(project.root, interval=interval, on_alert=show) as stack:
-            click.echo(f"{'Prometheus':<14} {stack.prometheus_url}")
-            click.echo(f"{'Alertmanager':<14} {stack.alertmanager_url}")
+        with LocalStack(project.root, interval=interval, on_alert=show, traces_to=traces_to) as stack:
+            click.echo(f"{'Prometheus':<14} {stack.prometheus_url} ({stack.programs['prometheus']})")
+            click.echo(f"{'Alertmanager':<14} {stack.alertmanager_url} ({stack.programs['alertmanager']})")
             for job, target in stack.jobs():
-                exporter = stack.exporters.get(job)
-                what = f"demo exporter, role {exporter.role}" if exporter else "prometheus-node-exporter"
-                click.echo(f"{job:<14} http://{stack.addresses[target]}/metrics ({what}, for {target})")
+                click.echo(f"{job:<14} http://{stack.addresses[target]}/metrics ({stack.served_by[target]}, "
+                           f"for {target})")
+            if stack.otlp_grpc:
+                click.echo(f"{'send OTLP to':<14} grpc {stack.otlp_grpc}, http {stack.otlp_http} "
+                           f"({stack.programs['otelcol']}, for otel-collector:4317/4318)")
+                click.echo(f"{'':<14} e.g. OTEL_EXPORTER_OTLP_ENDPOINT={stack.otlp_http} "
+                           "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf")
+                sink = "" if traces_to else f" (a second Collector standing in for Tempo, logging to " \
+                                            f"{stack.workdir / 'tempo.log'})"
+                click.echo(f"{'traces go to':<14} {stack.traces_to}{sink}")
+            else:
+                click.echo(f"{'no Collector':<14} otelcol is not built (python3 scripts/build_tools.py otelcol): "
+                           "nothing receives OTLP; the demo exporter stands in for its metrics")
             worker = stack.exporters.get("celery-worker")
             if worker is not None:
                 click.echo(f"{'degrade:':<14} curl -X POST '{worker.url}/control?failure_rate=0.6'")

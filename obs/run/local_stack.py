@@ -1,9 +1,12 @@
 """Run the monitoring stack on loopback without Docker, from the compiled configuration.
 
-Debian's `prometheus`, `prometheus-alertmanager` and `prometheus-node-exporter` run for real; the demo
-exporter stands in for the services that cannot run here (the platform itself, cAdvisor, the Collector).
-The container hostnames of monitoring/prometheus.yml are mapped to free loopback ports by this module,
-from the compiled file itself: there is no second, hand-kept copy of the scrape configuration.
+The pinned Prometheus, Alertmanager and OpenTelemetry Collector run for real (the builds of scripts/build_tools.py,
+else whatever is on PATH: Debian's older Prometheus and Alertmanager; obs.check.tools.locate says which), and
+Debian's node-exporter. The Collector runs from the compiled otel-collector-config.yml, its Tempo exporter pointed
+at a given OTLP endpoint or at a second Collector standing in for Tempo (it logs every batch it gets). The demo
+exporter stands in for what cannot run here: the platform itself and cAdvisor (and the Collector, where it is
+not built). The container hostnames of the compiled configs are mapped to free loopback ports by this module,
+from the compiled files themselves: there is no second, hand-kept copy of the scrape configuration.
 
 Alertmanager's receivers keep their names, but their email/Slack settings (whose secrets live in files on
 the real host) are replaced by a webhook to a local recorder, so a routed alert is visible.
@@ -28,26 +31,31 @@ from typing import Any
 
 import yaml
 
-from obs.core.paths import ALERTMANAGER_FILE, PROMETHEUS_FILE, RULES_DIR
+from obs.check.tools import Found, locate
+from obs.core.paths import ALERTMANAGER_FILE, COLLECTOR_FILE, PROMETHEUS_FILE, RULES_DIR
 from obs.core.serialize import load_yaml
 from obs.run.demo_exporter import DemoExporter
 
-BINARIES = {"prometheus": "prometheus", "alertmanager": "prometheus-alertmanager",
-            "node-exporter": "prometheus-node-exporter"}
-INSTALL_HINT = "apt-get install prometheus prometheus-alertmanager prometheus-node-exporter"
+REQUIRED = ("prometheus", "alertmanager", "node-exporter")  # obs.check.tools.TOOLS names
+INSTALL_HINT = ("python3 scripts/build_tools.py (Prometheus, Alertmanager and the Collector, from their Go modules; "
+                "needs Go) and apt-get install prometheus-node-exporter")
+# The OTLP exporters of the Collector (and their deprecated aliases): the ones that send traces on to Tempo.
+OTLP_EXPORTERS = ("otlp_grpc", "otlp_http", "otlp", "otlphttp")
 
 
 def local_stand_ins() -> dict[str, str]:
-    """How each scrape job is served on a laptop: a real binary, or a role of the demo exporter."""
-    from catalog import jobs
+    """How each scrape job is served on a laptop: a real binary, or a role of the demo exporter. Every job
+    scraping the Collector (its exporter, its own telemetry) is served by the real Collector."""
+    from catalog import jobs, network
 
-    return {
+    stand_ins = {
         jobs.API_GATEWAY.name: "demo:gateway",
         jobs.CELERY_WORKER.name: "demo:worker",
         jobs.NODE_EXPORTER.name: "node-exporter",
         jobs.CADVISOR.name: "demo:cadvisor",
-        jobs.OTEL_COLLECTOR.name: "demo:collector",
     }
+    stand_ins.update({job.name: "otelcol" for job in jobs.SCRAPE_JOBS if job.host == network.COLLECTOR_METRICS.host})
+    return stand_ins
 
 NOTIFIER_KEYS = ("email_configs", "slack_configs", "webhook_configs", "pagerduty_configs", "opsgenie_configs",
                  "victorops_configs", "pushover_configs", "wechat_configs", "sns_configs", "telegram_configs",
@@ -65,7 +73,7 @@ def free_port() -> int:
 
 
 def missing_binaries() -> list[str]:
-    return sorted(binary for binary in BINARIES.values() if shutil.which(binary) is None)
+    return sorted(name for name in REQUIRED if locate(name) is None)
 
 
 # --- Pure transformations of the compiled configuration ----------------------------------------------------
@@ -120,6 +128,51 @@ def _shorten_waits(route: dict[str, Any], wait: str) -> None:
             route[key] = wait
     for child in route.get("routes") or []:
         _shorten_waits(child, wait)
+
+
+def localize_collector(config: dict[str, Any], ports: dict[int, int], traces_to: str) -> dict[str, Any]:
+    """The compiled Collector config on loopback: each address it listens on (receivers, the Prometheus exporter,
+    the telemetry reader), whose container port P is `ports[P]` here, and its OTLP exporters sending to
+    `traces_to`. Processors and pipelines stay as compiled."""
+    local = copy.deepcopy(config)
+
+    def port_of(address: Any) -> int:
+        return ports[int(str(address).rsplit(":", 1)[1])]
+
+    for receiver in (local.get("receivers") or {}).values():
+        for settings in ((receiver or {}).get("protocols") or {}).values():
+            if isinstance(settings, dict) and "endpoint" in settings:
+                settings["endpoint"] = f"127.0.0.1:{port_of(settings['endpoint'])}"
+    for eid, exporter in (local.get("exporters") or {}).items():
+        kind = eid.split("/", 1)[0]
+        if kind == "prometheus" and "endpoint" in exporter:
+            exporter["endpoint"] = f"127.0.0.1:{port_of(exporter['endpoint'])}"
+        elif kind in OTLP_EXPORTERS:
+            exporter["endpoint"] = traces_to if kind in ("otlp_grpc", "otlp") else f"http://{traces_to}"
+    metrics = ((local.get("service") or {}).get("telemetry") or {}).get("metrics") or {}
+    for reader in metrics.get("readers") or []:
+        prometheus = ((reader.get("pull") or {}).get("exporter") or {}).get("prometheus")
+        if isinstance(prometheus, dict):
+            prometheus.update(host="127.0.0.1", port=ports[int(prometheus["port"])])
+    return local
+
+
+def collector_ports(config: dict[str, Any]) -> list[int]:
+    """Every port the compiled Collector config listens on."""
+    from obs.check.stack_files import listen_addresses
+
+    return sorted({int(str(address).rsplit(":", 1)[1]) for _, address in listen_addresses(config, "collector")})
+
+
+def trace_sink_config(listen: str) -> dict[str, Any]:
+    """A second Collector standing in for Tempo: OTLP/gRPC in, each batch logged (debug exporter), no telemetry
+    port of its own."""
+    return {
+        "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": listen}}}},
+        "exporters": {"debug": {"verbosity": "basic"}},
+        "service": {"telemetry": {"metrics": {"level": "none"}},
+                    "pipelines": {"traces": {"receivers": ["otlp"], "exporters": ["debug"]}}},
+    }
 
 
 # --- A webhook receiver that records what Alertmanager delivers ------------------------------------------
@@ -177,13 +230,21 @@ class LocalStack:
     group_wait: str | None = None  # a shorter Alertmanager group_wait/group_interval, for tests
     on_alert: Callable[[str, dict[str, Any]], None] | None = None
     workdir: Path | None = None
+    # Where the Collector sends traces (host:port of an OTLP/gRPC server); None: a second Collector stands in for
+    # Tempo and logs what it gets (tempo.log in the workdir).
+    traces_to: str | None = None
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     exporters: dict[str, DemoExporter] = field(default_factory=dict)
-    addresses: dict[str, str] = field(default_factory=dict)
+    addresses: dict[str, str] = field(default_factory=dict)  # compiled target -> loopback address
+    served_by: dict[str, str] = field(default_factory=dict)  # compiled target -> what serves it
+    programs: dict[str, Found] = field(default_factory=dict)  # which binary runs each real service
     prometheus_url: str = ""
     alertmanager_url: str = ""
+    otlp_grpc: str = ""  # where to send OTLP: the Collector's receivers (host:port, and an http:// URL)
+    otlp_http: str = ""
     recorder: WebhookRecorder | None = None
     _own_workdir: bool = False
+    _collector_ports: dict[int, int] = field(default_factory=dict)
 
     def __enter__(self) -> LocalStack:
         try:
@@ -198,7 +259,8 @@ class LocalStack:
     def start(self) -> LocalStack:
         missing = missing_binaries()
         if missing:
-            raise LocalStackError(f"missing {', '.join(missing)}: install them with `{INSTALL_HINT}`")
+            raise LocalStackError(f"missing {', '.join(missing)}: {INSTALL_HINT}")
+        self.programs = {name: found for name in (*REQUIRED, "otelcol") if (found := locate(name)) is not None}
         config_path = self.root / PROMETHEUS_FILE
         if not config_path.is_file():
             raise LocalStackError(f"{PROMETHEUS_FILE} not found: run `obs build` first")
@@ -211,6 +273,8 @@ class LocalStack:
         prometheus_port, alertmanager_port = free_port(), free_port()
         self.prometheus_url = f"http://127.0.0.1:{prometheus_port}"
         self.alertmanager_url = f"http://127.0.0.1:{alertmanager_port}"
+        if "otelcol" in self.programs:
+            self._start_collector()
         for job, target in scrape_targets(config):
             if target in self.addresses:
                 continue
@@ -223,33 +287,72 @@ class LocalStack:
                                     self.interval)
         (self.workdir / "prometheus.yml").write_text(yaml.safe_dump(local, sort_keys=False))
         self._spawn("prometheus", [
-            BINARIES["prometheus"], f"--config.file={self.workdir / 'prometheus.yml'}",
+            self.programs["prometheus"].path, f"--config.file={self.workdir / 'prometheus.yml'}",
             f"--storage.tsdb.path={self.workdir / 'prometheus-data'}",
             f"--web.listen-address=127.0.0.1:{prometheus_port}",
-            "--enable-feature=exemplar-storage",
+            "--enable-feature=exemplar-storage",  # as in the compose file: still a feature flag in 3.x
             "--rules.alert.resend-delay=5s",  # field-facts: a fresh Prometheus may drop the first alert
         ])
         self._wait_ready("prometheus", f"{self.prometheus_url}/-/ready")
         return self
 
     def _serve(self, job: str, target: str, prometheus_port: int, alertmanager_port: int) -> str:
-        host = target.rsplit(":", 1)[0]
-        if host in ("prometheus", "localhost") and target.endswith(":9090"):
+        host, port = target.rsplit(":", 1)
+        if host in ("prometheus", "localhost") and port == "9090":
+            self.served_by[target] = str(self.programs["prometheus"])
             return f"127.0.0.1:{prometheus_port}"
         if host == "alertmanager":
+            self.served_by[target] = str(self.programs["alertmanager"])
             return f"127.0.0.1:{alertmanager_port}"
-        stand_in = local_stand_ins().get(job)
+        from catalog import network
+
+        # Whatever job scrapes the Collector's address (its exporter, its own telemetry) is served by it.
+        stand_in = "otelcol" if host == network.COLLECTOR_METRICS.host else local_stand_ins().get(job)
         if stand_in is None:
             raise LocalStackError(f"{PROMETHEUS_FILE}: job {job!r} ({target}) has no local stand-in; "
-                                  f"add one to obs.local_stack.local_stand_ins()")
-        if stand_in.startswith("demo:"):
-            exporter = DemoExporter(stand_in.removeprefix("demo:")).start()
+                                  f"add one to obs.run.local_stack.local_stand_ins()")
+        if stand_in == "otelcol" and self._collector_ports:
+            if int(port) not in self._collector_ports:
+                raise LocalStackError(f"{PROMETHEUS_FILE}: job {job!r} scrapes {target}, but {COLLECTOR_FILE} "
+                                      f"listens on no port {port}")
+            self.served_by[target] = str(self.programs["otelcol"])
+            return f"127.0.0.1:{self._collector_ports[int(port)]}"
+        if stand_in.startswith("demo:") or stand_in == "otelcol":  # no Collector built: the demo's process metrics
+            role = "collector" if stand_in == "otelcol" else stand_in.removeprefix("demo:")
+            exporter = DemoExporter(role).start()
             self.exporters[job] = exporter
+            self.served_by[target] = f"demo exporter, role {role}"
             return f"127.0.0.1:{exporter.port}"
-        port = free_port()
-        self._spawn(job, [BINARIES["node-exporter"], f"--web.listen-address=127.0.0.1:{port}"])
-        self._wait_ready(job, f"http://127.0.0.1:{port}/metrics")
-        return f"127.0.0.1:{port}"
+        local_port = free_port()
+        self._spawn(job, [self.programs["node-exporter"].path, f"--web.listen-address=127.0.0.1:{local_port}"])
+        self._wait_ready(job, f"http://127.0.0.1:{local_port}/metrics")
+        self.served_by[target] = Path(self.programs["node-exporter"].path).name
+        return f"127.0.0.1:{local_port}"
+
+    def _start_collector(self) -> None:
+        """The Collector from the compiled config on loopback; its Tempo exporter to `traces_to`, or to a second
+        Collector standing in for Tempo."""
+        assert self.workdir is not None
+        path = self.root / COLLECTOR_FILE
+        if not path.is_file():
+            raise LocalStackError(f"{COLLECTOR_FILE} not found: run `obs build` first")
+        otelcol = self.programs["otelcol"].path
+        if self.traces_to is None:
+            self.traces_to = f"127.0.0.1:{free_port()}"
+            sink = self.workdir / "tempo-stand-in.yml"
+            sink.write_text(yaml.safe_dump(trace_sink_config(self.traces_to), sort_keys=False))
+            self._spawn("tempo", [otelcol, f"--config={sink}"])
+        config = load_yaml(path.read_text(encoding="utf-8"))
+        self._collector_ports = {port: free_port() for port in collector_ports(config)}
+        local = localize_collector(config, self._collector_ports, self.traces_to)
+        (self.workdir / "otel-collector.yml").write_text(yaml.safe_dump(local, sort_keys=False))
+        self._spawn("otel-collector", [otelcol, f"--config={self.workdir / 'otel-collector.yml'}"])
+        from catalog import network
+
+        self.otlp_grpc = f"127.0.0.1:{self._collector_ports[network.COLLECTOR_OTLP_GRPC.port]}"
+        self.otlp_http = f"http://127.0.0.1:{self._collector_ports[network.COLLECTOR_OTLP_HTTP.port]}"
+        self._wait_ready("otel-collector", f"http://127.0.0.1:{self._collector_ports[network.COLLECTOR_METRICS.port]}"
+                         "/metrics")
 
     def _start_alertmanager(self, port: int) -> None:
         assert self.workdir is not None and self.recorder is not None
@@ -257,7 +360,7 @@ class LocalStack:
         local = localize_alertmanager(config, self.recorder.url, self.group_wait)
         (self.workdir / "alertmanager.yml").write_text(yaml.safe_dump(local, sort_keys=False))
         self._spawn("alertmanager", [
-            BINARIES["alertmanager"], f"--config.file={self.workdir / 'alertmanager.yml'}",
+            self.programs["alertmanager"].path, f"--config.file={self.workdir / 'alertmanager.yml'}",
             f"--storage.path={self.workdir / 'alertmanager-data'}",
             f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
         ])

@@ -107,6 +107,13 @@ def test_collector_receives_otlp_on_all_interfaces_batches_and_exports(built):
     assert collector["exporters"][metrics["exporters"][0]]["endpoint"] == f"0.0.0.0:{network.COLLECTOR_METRICS.port}"
 
 
+def test_the_collectors_own_telemetry_is_served_on_every_interface(built):
+    readers = built[paths.COLLECTOR_FILE]["service"]["telemetry"]["metrics"]["readers"]
+    assert readers == [{"pull": {"exporter": {"prometheus": {"host": "0.0.0.0",
+                                                             "port": network.COLLECTOR_TELEMETRY.port}}}}]
+    assert str(network.COLLECTOR_TELEMETRY.port) in built[paths.COMPOSE_FILE]["services"]["otel-collector"]["expose"]
+
+
 def test_the_collector_scrape_target_and_its_exporter_share_one_port_constant():
     assert jobs.OTEL_COLLECTOR.endpoint == network.COLLECTOR_METRICS
 
@@ -129,7 +136,7 @@ def test_compose_runs_the_pinned_stack(built):
         assert re.search(r":[A-Za-z0-9_.-]+$", service["image"]) and not service["image"].endswith(":latest"), name
     assert services["grafana"]["image"] == f"grafana/grafana:{GRAFANA_VERSION}"
     assert services["tempo"]["image"] == f"grafana/tempo:{v.TEMPO_VERSION}"
-    assert services["otel-collector"]["image"] == f"otel/opentelemetry-collector-contrib:{v.COLLECTOR_VERSION}"
+    assert services["otel-collector"]["image"] == f"otel/opentelemetry-collector-contrib:{v.COLLECTOR_CONTRIB_VERSION}"
     prometheus = services["prometheus"]
     assert "--storage.tsdb.retention.time=7d" in prometheus["command"]
     assert "--web.enable-remote-write-receiver" in prometheus["command"]
@@ -212,8 +219,8 @@ def collector_problems(built, change) -> list[str]:
 
 def test_a_pipeline_naming_an_undefined_exporter_is_refused(built):
     problems = collector_problems(built, lambda d: d["service"]["pipelines"]["traces"].update(
-        exporters=["otlp/jaeger"]))
-    line = one_line(problems, "pipeline 'traces'", "otlp/jaeger")
+        exporters=["otlp_grpc/jaeger"]))
+    line = one_line(problems, "pipeline 'traces'", "otlp_grpc/jaeger")
     assert line.startswith(f"{paths.COLLECTOR_FILE}: pipeline 'traces': $.service.pipelines.traces.exporters[0]: ")
 
 
@@ -229,9 +236,13 @@ def test_a_receiver_on_localhost_is_unreachable_in_a_container(built):
     one_line(problems, "$.receivers.otlp.protocols.grpc.endpoint", "0.0.0.0")
 
 
-def test_collector_schema_rejects_unknown_keys(built):
-    problems = collector_problems(built, lambda d: d["processors"]["batch"].update(send_batch=10))
-    one_line(problems, "$.processors.batch", "'send_batch' was unexpected")
+def test_a_telemetry_reader_on_localhost_is_unreachable_in_a_container(built):
+    def local(d):
+        d["service"]["telemetry"]["metrics"]["readers"][0]["pull"]["exporter"]["prometheus"]["host"] = "localhost"
+
+    line = one_line(collector_problems(built, local), "0.0.0.0")
+    assert line.startswith(f"{paths.COLLECTOR_FILE}: telemetry: "
+                           "$.service.telemetry.metrics.readers[0].pull.exporter.prometheus.host: listens on localhost")
 
 
 def tempo_problems(built, change) -> list[str]:
@@ -277,9 +288,16 @@ def test_a_datasource_url_with_the_wrong_port(stack_project):
 
 
 def test_a_collector_exporter_pointing_at_a_port_tempo_does_not_serve(stack_project):
-    edit(stack_project, paths.COLLECTOR_FILE, lambda d: d["exporters"]["otlp/tempo"].update(endpoint="tempo:4318"))
+    edit(stack_project, paths.COLLECTOR_FILE, lambda d: d["exporters"]["otlp_grpc/tempo"].update(endpoint="tempo:4318"))
     line = one_line(stack_problems(stack_project), "tempo:4318")
-    assert line.startswith(f"{paths.COLLECTOR_FILE}: exporter 'otlp/tempo': $.exporters.otlp/tempo.endpoint: ")
+    assert line.startswith(f"{paths.COLLECTOR_FILE}: exporter 'otlp_grpc/tempo': "
+                           "$.exporters.otlp_grpc/tempo.endpoint: ")
+
+
+def test_the_collector_exposes_its_telemetry_only_with_a_reader_for_it(stack_project):
+    edit(stack_project, paths.COLLECTOR_FILE, lambda d: d["service"].pop("telemetry"))
+    one_line(stack_problems(stack_project), "service 'otel-collector'",
+             f"exposes port {network.COLLECTOR_TELEMETRY.port}, but otel-collector listens on")
 
 
 def test_an_exposed_port_the_service_does_not_listen_on(stack_project):
@@ -386,7 +404,7 @@ def test_build_refuses_content_whose_references_do_not_resolve(stack_project):
     before = tree_digest(stack_project)
     result = run_obs("build", "--root", str(stack_project))
     assert result.exit_code == 1
-    assert "exporter 'otlp/tempo'" in result.stderr and "does not expose port 4317" in result.stderr
+    assert "exporter 'otlp_grpc/tempo'" in result.stderr and "does not expose port 4317" in result.stderr
     assert "stack/otel_collector.py -> monitoring/otel-collector-config.yml" in result.stderr
     assert tree_digest(stack_project) == before
 

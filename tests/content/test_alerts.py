@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-import shutil
 import subprocess
 from urllib.parse import parse_qs, urlparse
 
@@ -18,7 +17,7 @@ from catalog import jobs, network, thresholds
 from catalog.grafana import GRAFANA_URL
 from obs.author.stack import PROMETHEUS_CONFIG_MOUNT, RULES_MOUNT
 from obs.check.rules import RECORDING_RULE_NAME, REQUIRED_ANNOTATIONS
-from obs.check.tools import INSTALL_HINT
+from obs.check.tools import INSTALL_HINT, find_tool
 from obs.core.paths import DASHBOARD_DIR, PROMETHEUS_FILE, RULES_DIR
 
 from helpers import REPO
@@ -37,7 +36,7 @@ def compiled_rules(kind: str) -> dict[str, dict]:
 
 
 def promtool() -> str:
-    path = shutil.which("promtool")
+    path = find_tool("promtool")  # the pinned build first, then PATH
     if path is None:
         pytest.fail(f"promtool is not installed: {INSTALL_HINT}")
     return path

@@ -4,7 +4,6 @@ and a real Alertmanager (on a loopback port, no clustering) for inhibition and t
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import subprocess
 import threading
@@ -18,7 +17,7 @@ import pytest
 import yaml
 
 from alerts.alertmanager import ONCALL, TEAM
-from obs.check.tools import INSTALL_HINT
+from obs.check.tools import INSTALL_HINT, find_tool
 from obs.core.paths import ALERTMANAGER_FILE, RULES_DIR
 
 from helpers import REPO
@@ -28,7 +27,7 @@ RECEIVER_FOR = {"critical": ONCALL, "warning": TEAM}
 
 
 def tool(name: str) -> str:
-    path = shutil.which(name)
+    path = find_tool(name)  # the pinned build first, then PATH
     if path is None:
         pytest.fail(f"{name} is not installed: {INSTALL_HINT}")
     return path
@@ -115,7 +114,7 @@ def alertmanager(tmp_path: Path) -> Iterator[tuple[str, SlackSink]]:
     (tmp_path / "alertmanager.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     port = free_port()
     process = subprocess.Popen(
-        [tool("prometheus-alertmanager"), f"--config.file={tmp_path / 'alertmanager.yml'}",
+        [tool("alertmanager"), f"--config.file={tmp_path / 'alertmanager.yml'}",
          f"--storage.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
          "--cluster.listen-address="],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

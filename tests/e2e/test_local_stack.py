@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from obs.check.tools import find_tool
 from obs.core.paths import ALERTMANAGER_FILE
 from obs.run import verify as verifying
 from obs.run.local_stack import LocalStack, missing_binaries
@@ -122,7 +123,7 @@ def test_degraded_worker_drives_the_evaluation_alerts(stack, prometheus, ready):
 
 def expected_receiver(repo, **labels: str) -> str:
     """What the compiled routing tree says, asked of amtool."""
-    command = ["amtool", "config", "routes", "test", f"--config.file={repo / ALERTMANAGER_FILE}",
+    command = [find_tool("amtool"), "config", "routes", "test", f"--config.file={repo / ALERTMANAGER_FILE}",
                *(f"{k}={v}" for k, v in labels.items())]
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
 

@@ -40,3 +40,35 @@ def test_alertmanager_keeps_the_tree_and_drops_every_secret_reference(repo):
     assert local["inhibit_rules"] == config["inhibit_rules"]
     assert "_file" not in yaml.safe_dump(local)
     assert local["route"]["group_wait"] == "1s"
+
+
+def test_the_collector_listens_on_loopback_and_sends_traces_where_it_is_told(repo):
+    from catalog import network
+    from obs.run.local_stack import collector_ports, localize_collector
+
+    config = compiled(repo, "monitoring/otel-collector-config.yml")
+    container_ports = collector_ports(config)
+    assert container_ports == sorted({network.COLLECTOR_OTLP_GRPC.port, network.COLLECTOR_OTLP_HTTP.port,
+                                      network.COLLECTOR_METRICS.port, network.COLLECTOR_TELEMETRY.port})
+    ports = {port: 20000 + port for port in container_ports}
+    local = localize_collector(config, ports, "127.0.0.1:5317")
+    grpc = local["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"]
+    assert grpc == f"127.0.0.1:{20000 + network.COLLECTOR_OTLP_GRPC.port}"
+    assert local["exporters"]["prometheus"]["endpoint"] == f"127.0.0.1:{20000 + network.COLLECTOR_METRICS.port}"
+    [reader] = local["service"]["telemetry"]["metrics"]["readers"]
+    assert reader["pull"]["exporter"]["prometheus"] == {"host": "127.0.0.1",
+                                                        "port": 20000 + network.COLLECTOR_TELEMETRY.port}
+    [tempo] = [eid for eid in local["exporters"] if eid.startswith("otlp_grpc/")]
+    assert local["exporters"][tempo] == {**config["exporters"][tempo], "endpoint": "127.0.0.1:5317"}
+    # What the Collector does with the data is as compiled.
+    assert local["processors"] == config["processors"]
+    assert local["service"]["pipelines"] == config["service"]["pipelines"]
+    assert config["exporters"][tempo]["endpoint"] == str(network.TEMPO_OTLP_GRPC), "the compiled config is untouched"
+
+
+def test_every_job_scraping_the_collector_is_served_by_it():
+    from catalog import network
+
+    assert {name for name, stand_in in local_stand_ins().items() if stand_in == "otelcol"} == {
+        job.name for job in jobs.SCRAPE_JOBS if job.host == network.COLLECTOR_METRICS.host}
+    assert local_stand_ins()[jobs.OTEL_COLLECTOR.name] == "otelcol"
