@@ -1,0 +1,149 @@
+"""What tests use besides HTTP: seeding state, reading it back, a person's UI edit, and the request log."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .common import short_uid
+
+
+@dataclass
+class RequestRecord:
+    """One request as seen by the emulator (faulted and dropped ones included)."""
+
+    method: str
+    path: str  # path below the sub-path, e.g. "/api/dashboards/db"
+    status: int | None  # None: connection dropped without a response
+    query: dict[str, list[str]] = field(default_factory=dict)
+    body: Any = None  # parsed JSON request body, if any
+    fault: str | None = None  # "status" / "drop" when an injected fault answered
+    started: float = 0.0  # time.monotonic() when the request arrived
+
+    @property
+    def is_write(self) -> bool:
+        return self.method not in ("GET", "HEAD", "OPTIONS")
+
+
+
+class InspectionMixin:
+    # seeding (no HTTP, not logged) -------------------------------------------------
+
+    def add_folder(self, uid: str, title: str, parent_uid: str | None = None) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy(self._create_folder(uid, title, parent_uid or "", "admin"))
+
+    def add_dashboard(
+        self,
+        dashboard: dict[str, Any],
+        folder_uid: str = "",
+        *,
+        provisioned: bool = False,
+        allow_ui_updates: bool = False,
+        message: str = "",
+    ) -> dict[str, Any]:
+        """Store a dashboard as if created (provisioned=True: as if from a provisioning file)."""
+        with self._lock:
+            data = copy.deepcopy(dashboard)
+            uid = (data.get("uid") or "").strip() or short_uid()
+            data["uid"] = uid
+            if uid in self._dashboards:
+                raise ValueError(f"dashboard {uid} exists")
+            if folder_uid and folder_uid not in self._folders:
+                raise ValueError(f"folder {folder_uid} does not exist")
+            rec = self._insert_dashboard(data, folder_uid, message, "admin")
+            rec["provisioned"] = provisioned
+            rec["allow_ui_updates"] = allow_ui_updates
+            return copy.deepcopy(rec["data"])
+
+    def add_datasource(self, datasource: dict[str, Any], *, read_only: bool = False) -> dict[str, Any]:
+        """Store a data source; read_only=True mimics a provisioned one (editable: false)."""
+        with self._lock:
+            rec = self._new_datasource(datasource)
+            rec["readOnly"] = read_only
+            self._datasources[rec["uid"]] = rec
+            return copy.deepcopy(rec)
+
+    # inspection ---------------------------------------------------------------------
+
+    def dashboard(self, uid: str) -> dict[str, Any] | None:
+        """The stored dashboard JSON (with server-set id/uid/version), or None."""
+        with self._lock:
+            rec = self._dashboards.get(uid)
+            return copy.deepcopy(rec["data"]) if rec else None
+
+    def dashboard_record(self, uid: str) -> dict[str, Any] | None:
+        """Stored record: id, uid, version, folder_uid, created, updated, provisioned, versions..."""
+        with self._lock:
+            rec = self._dashboards.get(uid)
+            return copy.deepcopy(rec) if rec else None
+
+    @property
+    def dashboard_uids(self) -> list[str]:
+        with self._lock:
+            return sorted(self._dashboards)
+
+    def folder(self, uid: str) -> dict[str, Any] | None:
+        with self._lock:
+            rec = self._folders.get(uid)
+            return copy.deepcopy(rec) if rec else None
+
+    def datasource(self, uid: str) -> dict[str, Any] | None:
+        with self._lock:
+            rec = self._datasources.get(uid)
+            return copy.deepcopy(rec) if rec else None
+
+    # UI edit ------------------------------------------------------------------------
+
+    def ui_edit(
+        self,
+        uid: str,
+        changes: dict[str, Any] | Callable[[dict[str, Any]], Any] | None = None,
+        *,
+        message: str = "",
+        user: str = "admin",
+    ) -> int:
+        """Change a stored dashboard as a person saving it in the UI would; returns the new version.
+
+        ``changes`` is a dict merged into the dashboard JSON, or a function mutating it in place.
+        The version is bumped by one and a history entry is recorded (drift simulation).
+        """
+        with self._lock:
+            rec = self._dashboards[uid]
+            data = copy.deepcopy(rec["data"])
+            if callable(changes):
+                changes(data)
+            elif changes:
+                data.update(copy.deepcopy(changes))
+            self._update_dashboard(rec, data, rec["folder_uid"], message, user)
+            return rec["version"]
+
+    # request log ----------------------------------------------------------------------
+
+    def count(self, method: str | None = None, path: str | None = None, *, prefix: str | None = None) -> int:
+        """Number of logged requests matching method / exact path / path prefix."""
+        with self._lock:
+            return sum(
+                1
+                for r in self.requests
+                if (method is None or r.method == method)
+                and (path is None or r.path == path)
+                and (prefix is None or r.path.startswith(prefix))
+            )
+
+    @property
+    def writes(self) -> list[RequestRecord]:
+        """Logged non-GET/HEAD requests (including those answered by injected faults)."""
+        with self._lock:
+            return [r for r in self.requests if r.is_write]
+
+    def clear_log(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    def _log(self, record: RequestRecord) -> None:
+        with self._lock:
+            self.requests.append(record)
+
