@@ -146,8 +146,10 @@ class DatasourcesMixin:
         name = body.get("name") or ""
         if any(r["name"] == name and r["uid"] != uid for r in self._datasources.values()):
             return _error(409, "Failed to update datasource: data source with the same name already exists", trace=True)
-        # src: pkg/services/datasources/service/store.go UpdateDataSource: a non-zero version
-        # older than the stored one is rejected (newer or equal is accepted)
+        # src: pkg/services/datasources/service/store.go UpdateDataSource: Version = cmd.Version + 1, and with
+        # a non-zero cmd.Version the row is updated only `where version < ?` (the new one): an older version is
+        # refused, an equal or newer one accepted ("to force updates ... without knowing exactly what version a
+        # datasource have in the db"); no version is an unconditional update that leaves version 1
         posted_version = as_int(body.get("version"))
         if posted_version and posted_version < rec["version"]:
             return _error(
@@ -159,7 +161,7 @@ class DatasourcesMixin:
         self._next_ds_id -= 1  # _new_datasource allocated an id we do not use
         secrets = dict(rec["secureJsonData"])
         secrets.update({k: v for k, v in (body.get("secureJsonData") or {}).items()})
-        fresh.update(id=rec["id"], uid=uid, version=rec["version"] + 1, readOnly=False, secureJsonData=secrets)
+        fresh.update(id=rec["id"], uid=uid, version=posted_version + 1, readOnly=False, secureJsonData=secrets)
         self._datasources[uid] = fresh
         return _ok(
             {

@@ -17,16 +17,23 @@ from collections.abc import Callable, Iterator
 from http.server import ThreadingHTTPServer
 from typing import Any
 
+from . import k8s
+from .apis import ApisMixin
 from .auth import ROLES, AuthMixin
+from .dashboard_store import DashboardStoreMixin
 from .dashboards import DashboardsMixin
 from .datasources import DatasourcesMixin
 from .faults import FaultsMixin, _Fault
 from .folders import FoldersMixin
 from .health import HealthMixin
 from .inspection import InspectionMixin, RequestRecord
+from .k8s import ResourceVersions
 from .replies import _error, _Reply
 from .search import SearchMixin
 from .server import _Handler, _Server
+
+# /apis/<group>/<version>/namespaces/<namespace>/<resource>[/<name>] (the k8s apiserver's resource paths)
+APIS_PATH = r"/apis/(dashboard\.grafana\.app|folder\.grafana\.app)/([^/]+)/namespaces/([^/]+)/([^/]+)(?:/([^/]+))?/?"
 
 _INDEX_HTML = """<!DOCTYPE html>
 <html lang="en-US">
@@ -43,9 +50,11 @@ _INDEX_HTML = """<!DOCTYPE html>
 """
 
 
-class GrafanaEmulator(InspectionMixin, FaultsMixin, AuthMixin, HealthMixin, DashboardsMixin, FoldersMixin,
-                      DatasourcesMixin, SearchMixin):
-    """A threaded HTTP server on 127.0.0.1 that answers like Grafana's HTTP API.
+class GrafanaEmulator(InspectionMixin, FaultsMixin, AuthMixin, HealthMixin, DashboardStoreMixin, DashboardsMixin,
+                      FoldersMixin, DatasourcesMixin, SearchMixin, ApisMixin):
+    """A threaded HTTP server on 127.0.0.1 that answers like Grafana's HTTP API: Grafana 13.2.3 by default
+    (/apis served, dashboards stored as Kubernetes-style objects, the legacy /api a client of them), or a
+    12.x legacy /api with ``version="12.3.0"``.
 
     Parameters
     ----------
@@ -59,7 +68,16 @@ class GrafanaEmulator(InspectionMixin, FaultsMixin, AuthMixin, HealthMixin, Dash
         Serve under a sub-path (e.g. ``"/grafana"``), as Grafana does with ``root_url`` +
         ``serve_from_sub_path``. Returned URLs (``/d/...``) then carry the prefix.
     version:
-        Reported build version (``/api/health``, ``/api/frontend/settings``).
+        Reported build version (``/api/health``, ``/api/frontend/settings``). 13.x and later behave as
+        Grafana 13 (k8s storage, /apis); 12.x and older as the legacy SQL service (every save a new
+        version, 412 on a stale one, titles trimmed), whose /apis lacks dashboard.grafana.app/v1.
+    new_layouts:
+        13.x: the dashboardNewLayouts feature (dynamic dashboards, on by default in 13): /apis prefers
+        dashboard.grafana.app/v2 and a save from the UI stores v2.
+    apis:
+        False: no /apis at all (Grafana 11.x and older answer 404).
+    namespace:
+        The namespace of org 1 ("default"; Grafana Cloud stacks use "stacks-<id>").
     latency:
         Seconds added to every request (settable later via ``.latency``).
     folder_conflict_status:
@@ -71,10 +89,6 @@ class GrafanaEmulator(InspectionMixin, FaultsMixin, AuthMixin, HealthMixin, Dash
     unique_titles:
         Grafana <= 11.2: a second dashboard with the same title in the same folder is rejected
         with 412 ``name-exists``.
-    save_via_k8s:
-        The newest ``/api/dashboards/db`` (grafana main, ``saveDashboardViaK8s``): a stale or
-        missing version on an existing uid gives 409 "Dashboard already exists. Use overwrite
-        flag to update." instead of 412 version-mismatch.
     """
 
     def __init__(
@@ -83,12 +97,14 @@ class GrafanaEmulator(InspectionMixin, FaultsMixin, AuthMixin, HealthMixin, Dash
         tokens: str | list[str] | dict[str, str] | None = None,
         basic_auth: tuple[str, ...] | None = ("admin", "admin"),
         sub_path: str = "",
-        version: str = "12.3.0",
+        version: str = "13.2.3",
         latency: float = 0.0,
         folder_conflict_status: int = 412,
         versions_as_list: bool = False,
         unique_titles: bool = False,
-        save_via_k8s: bool = False,
+        new_layouts: bool = True,
+        apis: bool = True,
+        namespace: str = "default",
         host: str = "127.0.0.1",
     ) -> None:
         if isinstance(tokens, str):
@@ -112,7 +128,10 @@ class GrafanaEmulator(InspectionMixin, FaultsMixin, AuthMixin, HealthMixin, Dash
         self.folder_conflict_status = folder_conflict_status
         self.versions_as_list = versions_as_list
         self.unique_titles = unique_titles
-        self.save_via_k8s = save_via_k8s
+        self.k8s = int(version.split(".")[0]) >= 13
+        self.new_layouts = new_layouts
+        self.apis_served = apis
+        self.namespace = namespace
         self._host = host
 
         self._lock = threading.RLock()
@@ -193,6 +212,7 @@ class GrafanaEmulator(InspectionMixin, FaultsMixin, AuthMixin, HealthMixin, Dash
             self._dashboards: dict[str, dict[str, Any]] = {}
             self._folders: dict[str, dict[str, Any]] = {}
             self._datasources: dict[str, dict[str, Any]] = {}
+            self._rv = ResourceVersions()
 
     def reset(self) -> None:
         """Forget all state, faults and the request log (keeps credentials and flags)."""
@@ -211,7 +231,9 @@ class GrafanaEmulator(InspectionMixin, FaultsMixin, AuthMixin, HealthMixin, Dash
         # src: pkg/api/http_server.go apiHealthHandler: before any auth, GET/HEAD only
         if path == "/api/health" and method == "GET":
             return self._health()
-        is_api = path == "/api" or path.startswith("/api/")
+        # src: pkg/services/contexthandler/model ReqContext.IsApiRequest: strings.HasPrefix(path, "/api"), which
+        # covers /apis: an unauthenticated /apis request gets the JSON 401, not the login redirect
+        is_api = path.startswith("/api")
         if not is_api and path in ("/login", "/login/"):
             return _Reply(
                 200, raw=_INDEX_HTML.format(sub=self.sub_path).encode(), content_type="text/html; charset=UTF-8"
@@ -230,8 +252,18 @@ class GrafanaEmulator(InspectionMixin, FaultsMixin, AuthMixin, HealthMixin, Dash
             )
 
         if body_error and method in ("POST", "PUT", "PATCH"):
+            if path.startswith("/apis/"):
+                return k8s.bad_request("the body of the request was in an unknown format")
             # src: pkg/web/binding.go via web.Bind -> response.Error(400, "bad request data", err)
             return _error(400, "bad request data", trace=True)
+        if self.apis_served and path.startswith("/apis"):
+            with self._lock:
+                if path.rstrip("/") == "/apis" and method == "GET":
+                    return self._apis_discovery(ident, query, body)
+                m = re.fullmatch(APIS_PATH, path)
+                if m:
+                    return self._apis(ident, method, query, body, *m.groups())
+            return k8s.status(404, "NotFound", "the server could not find the requested resource")
 
         with self._lock:
             for pattern, verb, handler in self._routes():

@@ -44,8 +44,11 @@ class FaultsMixin:
         method: str | None = None,
         body: bytes | str | dict[str, Any] | None = None,
         retry_after: int | float | str | None = None,
+        content_type: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
-        """Answer the next ``n`` matching requests with ``status`` (a proxy-style 5xx by default)."""
+        """Answer the next ``n`` matching requests with ``status`` (a proxy-style 5xx by default); what a proxy
+        or a login page in front of Grafana answers: any status, body, content type and headers."""
         if isinstance(body, dict):
             raw, ctype = json.dumps(body).encode(), "application/json"
         elif isinstance(body, str):
@@ -56,9 +59,23 @@ class FaultsMixin:
             raw, ctype = f"{status} error\n".encode(), "text/plain; charset=utf-8"
         else:
             raw, ctype = body, "application/octet-stream"
-        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+        extra = dict(headers or {})
+        if retry_after is not None:
+            extra["Retry-After"] = str(retry_after)
         with self._lock:
-            self._faults.append(_Fault("status", n, path_prefix, method, status, raw, ctype, headers))
+            self._faults.append(_Fault("status", n, path_prefix, method, status, raw, content_type or ctype, extra))
+
+    def redirect_next(self, n: int, location: str, status: int = 302, *, path_prefix: str | None = None,
+                      method: str | None = None) -> None:
+        """Answer the next ``n`` matching requests with a redirect to ``location`` (a proxy, an SSO gateway)."""
+        self.fail_next(n, status, path_prefix=path_prefix, method=method, body=b"", content_type="text/html",
+                       headers={"Location": location})
+
+    def html_next(self, n: int, *, path_prefix: str | None = None, method: str | None = None) -> None:
+        """Answer the next ``n`` matching requests with 200 and an HTML page (a login page, a captive portal)."""
+        self.fail_next(n, 200, path_prefix=path_prefix, method=method,
+                       body=b"<!DOCTYPE html><html><head><title>Sign in</title></head><body>Sign in</body></html>",
+                       content_type="text/html; charset=utf-8")
 
     def rate_limit_next(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from .auth import _forbidden, _Identity
@@ -19,6 +20,8 @@ class FoldersMixin:
 
     def _create_folder(self, uid: str, title: str, parent_uid: str, login: str) -> dict[str, Any]:
         now = utc_now()
+        # 13.x: a folder.grafana.app object; "version" is its generation, and like a dashboard's it moves only
+        # when the spec or the parent changes (pkg/storage/unified/apistore/prepare.go prepareObjectForUpdate)
         rec = {
             "id": self._next_dash_id,
             "uid": uid,
@@ -30,6 +33,12 @@ class FoldersMixin:
             "updated": now,
             "created_by": login,
             "updated_by": login,
+            "k8s_uid": str(uuid.uuid4()),
+            "resource_version": self._rv.next(),
+            "annotations": {},
+            "labels": {},
+            "updated_by_id": "",
+            "updated_ts": "",
         }
         self._next_dash_id += 1
         self._folders[uid] = rec
@@ -128,17 +137,27 @@ class FoldersMixin:
         body = body if isinstance(body, dict) else {}
         if not body.get("overwrite") and as_int(body.get("version")) != f["version"]:
             return _status_body(412, "the folder has been changed by someone else", "version-mismatch")
+        title, description = f["title"], f["description"]
         if "title" in body:
             title = str(body.get("title") or "").strip()
             if not title:
                 return _error(400, "folder title cannot be empty")
-            f["title"] = title
         if "description" in body:
-            f["description"] = str(body.get("description") or "")
-        f["version"] += 1
-        f["updated"] = utc_now()
-        f["updated_by"] = ident.login
+            description = str(body.get("description") or "")
+        self._change_folder(f, title, description, f["parent_uid"], ident.login)
         return _ok(self._folder_dto(ident, f))
+
+    def _change_folder(self, f: dict[str, Any], title: str, description: str, parent: str, login: str) -> None:
+        # 12.x: every update is a new version; 13.x: the generation moves only on a spec or parent change
+        changed = (title, description, parent) != (f["title"], f["description"], f["parent_uid"])
+        if changed or not self.k8s:
+            f["version"] += 1
+            f["updated"] = utc_now()
+            f["updated_by"] = login
+            f["updated_by_id"] = self._identity_id(login)
+            f["updated_ts"] = f["updated"]
+        f.update(title=title, description=description, parent_uid=parent)
+        f["resource_version"] = self._rv.next()
 
     def _delete_folder(self, ident: _Identity, query: Any, body: Any, uid: str) -> _Reply:
         # src: pkg/api/folder.go DeleteFolder (folders:delete): removes the folder, its

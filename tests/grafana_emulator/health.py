@@ -35,6 +35,11 @@ class HealthMixin:
                     "hasUpdate": False,
                     "env": "production",
                 },
+                # 13.x: the namespace the frontend builds /apis URLs with (packages/grafana-api-clients
+                # utils.ts getAPINamespace = config.namespace)
+                **({"namespace": self.namespace,
+                    "featureToggles": {"kubernetesDashboards": True, "dashboardNewLayouts": self.new_layouts}}
+                   if self.k8s else {}),
                 "datasources": {
                     rec["name"]: {"uid": rec["uid"], "type": rec["type"], "name": rec["name"]}
                     for rec in self._datasources.values()
