@@ -35,7 +35,7 @@ class LiveComparison:
 
 def compare_with_grafana(target: Target, desired: Desired, *, concurrency: int = 8) -> LiveComparison:
     """Raises obs.deploy.client.GrafanaError when Grafana cannot be used at all."""
-    pushed = run_sync(target, desired, Options(dry_run=True, concurrency=concurrency))
+    pushed = run_sync(target, desired, Options(dry_run=True, concurrency=concurrency, server_dry_run=False))
     return LiveComparison(live_report(pushed, desired), pushed)
 
 
