@@ -12,20 +12,28 @@ from obs.cli.output import fail, plural, report_problems
 @click.command()
 @project_option
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the committed files differ from a fresh build.")
-def build(project, check: bool) -> None:
+@click.option("--no-cache", is_flag=True, help="Build even when the last build had the same inputs.")
+def build(project, check: bool, no_cache: bool) -> None:
     """Compile every dashboard, datasource and rule into monitoring/.
 
-    Everything is validated before anything is written: on any problem, no file changes.
+    Everything is validated before anything is written: on any problem, no file changes. When nothing the build
+    reads has changed since a build that succeeded, its result is reused (--no-cache builds anyway).
     """
+    from obs.compile import cache
     from obs.compile.output import differences, write_artifacts
-    from obs.compile.pipeline import build as build_project
-    from obs.core.errors import BuildError
 
-    try:
-        artifacts = build_project(project.root)
-    except BuildError as error:
-        report_problems(error.problems, "nothing written")
-        raise SystemExit(exit_codes.FAILED) from None
+    key = cache.inputs_key(project.root)
+    artifacts = None if no_cache else cache.load(key)
+    if artifacts is None:
+        from obs.compile.pipeline import build as build_project
+        from obs.core.errors import BuildError
+
+        try:
+            artifacts = build_project(project.root)
+        except BuildError as error:
+            report_problems(error.problems, "nothing written")
+            raise SystemExit(exit_codes.FAILED) from None
+        cache.store(key, artifacts)
     if check:
         changes = differences(project.root, artifacts)
         for change in changes:

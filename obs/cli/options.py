@@ -22,7 +22,9 @@ def _project(ctx: click.Context, param: click.Parameter, value: Path | None) -> 
     if ctx.resilient_parsing:
         return None
     try:
-        return find_project(Path.cwd(), value)
+        project = find_project(Path.cwd(), value)
+        project.dashboard_schema  # noqa: B018 - a setting obs does not know stops every command, before any work
+        return project
     except ProjectError as error:
         fail(str(error), exit_codes.USAGE)
 

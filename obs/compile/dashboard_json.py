@@ -31,7 +31,7 @@ BUILTIN_ANNOTATION = {
     "type": "dashboard",
 }
 
-# Panel ids are derived from type and title into 1..PANEL_ID_SPACE (see _number_panels).
+# Panel ids are derived from type and title into 1..PANEL_ID_SPACE (see number_panels).
 PANEL_ID_SPACE = 9999
 
 PROMETHEUS_VARIABLE_QUERY_REF = "PrometheusVariableQueryEditor-VariableQuery"
@@ -133,7 +133,7 @@ def _modernize(raw: dict[str, Any]) -> dict[str, Any]:
     tags = list(raw.get("tags") or [])
     if MANAGED_TAG not in tags:
         tags.append(MANAGED_TAG)
-    panels = _number_panels(raw.get("panels") or [])
+    panels = number_panels(raw.get("panels") or [])
     out: dict[str, Any] = {
         "annotations": {"list": [json_copy(BUILTIN_ANNOTATION), *_annotations(raw)]},
         "description": raw.get("description") or "",
@@ -162,7 +162,7 @@ def _annotations(raw: dict[str, Any]) -> list[dict[str, Any]]:
     return [a for a in (raw.get("annotations") or {}).get("list") or [] if not a.get("builtIn")]
 
 
-def _number_panels(panels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def number_panels(panels: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Give each panel without an id one derived from its type and title, so that moving a panel, or
     adding one above it, keeps its id: `?viewPanel=` links and alert links stay valid. Panels with the
     same type and title take the next free id in reading order. Sets the ids in place."""

@@ -4,20 +4,24 @@ check that every datasource a dashboard names is provisioned."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import grafanalib.core as G
 
 from obs.author.datasources import Datasource
+from obs.check.dashboard_v2 import check_dashboard_v2
 from obs.compile.context import Context
 from obs.compile.dashboard_json import DashboardShapeError, compile_dashboard
+from obs.compile.dashboard_v2 import API_VERSION, to_v2_spec
 from obs.compile.provisioning import dashboard_provider_document, datasources_document
 from obs.core.artifacts import Artifact
 from obs.core.content import load_objects
 from obs.core.documents import describe_dashboard_object
 from obs.core.errors import Problem, json_path
 from obs.core.paths import DASHBOARD_PROVIDER_FILE, DATASOURCES_FILE, dashboard_file
+from obs.core.project import MARKER_FILE, dashboard_schema_problem, read_settings
 from obs.core.serialize import canonical_json, yaml_text
 
 
@@ -93,6 +97,34 @@ def check_datasource_references(ctx: Context) -> None:
             ctx.problems.append(Problem(ctx.dashboard_sources[uid], describe_dashboard_object(document, path),
                                         json_path(path), f"datasource uid {ref_uid!r} is not provisioned by "
                                                          "datasources/"))
+
+
+def check_dashboards_v2(ctx: Context) -> None:
+    """When the project deploys dashboard schema v2 (`[tool.obs] dashboard-schema = "v2"`), the v2 form of every
+    dashboard is made and checked too: a dashboard whose v2 form is invalid, or says something else than its v1
+    file, fails the build. Nothing is written: the files (and file provisioning) stay v1. After an earlier
+    problem this says nothing, as the v1 document it converts is already wrong."""
+    settings = read_settings(ctx.root) or {}
+    if reason := dashboard_schema_problem(settings):
+        ctx.problems.append(Problem(MARKER_FILE, "", "", reason))
+        return
+    if settings.get("dashboard-schema") != "v2" or ctx.problems:
+        return
+    for uid, document in ctx.dashboards.items():
+        source = ctx.dashboard_sources[uid]
+        try:
+            spec = to_v2_spec(document)
+        except DashboardShapeError as error:
+            ctx.problems.append(Problem(f"{source} -> {dashboard_file(uid)}",
+                                        describe_dashboard_object(document, path_parts(error.path)), error.path,
+                                        f"no {API_VERSION} form: {error.reason}"))
+            continue
+        ctx.problems += check_dashboard_v2(spec, f"{source} -> {API_VERSION} {uid}", uid)
+
+
+def path_parts(path: str) -> list[str | int]:
+    """The keys of a JSON path as obs.core.errors.json_path writes it ("$.panels[3].targets[0].expr")."""
+    return [int(index) if index else key for key, index in re.findall(r"\.([^.\[]+)|\[(\d+)\]", path)]
 
 
 def _datasource_references(node: Any, path: list[str | int]) -> Iterator[tuple[list[str | int], dict]]:

@@ -10,7 +10,12 @@ from pathlib import Path
 from obs.check.crossref import ProjectFiles, cross_reference
 from obs.check.files import check_artifact
 from obs.compile.context import Context, Stage
-from obs.compile.dashboards import check_datasource_references, compile_dashboards, compile_datasources
+from obs.compile.dashboards import (
+    check_dashboards_v2,
+    check_datasource_references,
+    compile_dashboards,
+    compile_datasources,
+)
 from obs.compile.rules import compile_alerts
 from obs.compile.stack import compile_stack
 from obs.core.artifacts import Artifact
@@ -52,6 +57,7 @@ STAGES: tuple[Stage, ...] = (
     compile_stack,
     cross_reference_stack,
     check_artifacts,
+    check_dashboards_v2,
 )
 
 

@@ -36,20 +36,19 @@ class ContentLoader(importlib.machinery.SourceFileLoader):
     """A source loader whose bytecode cache is keyed by the source's hash."""
 
     def get_code(self, fullname: str) -> Any:
-        from obs.core.fs import write_bytes_atomic
+        from obs.core.fs import read_checked, write_checked
         from obs.core.schemas import cache_dir
 
         path = self.get_filename(fullname)
         source = self.get_data(path)
         key = hashlib.sha256(sys.implementation.cache_tag.encode() + b"\0" + path.encode() + b"\0" + source)
         cached = cache_dir() / "content" / f"{key.hexdigest()}.marshal"
-        try:
-            return marshal.loads(cached.read_bytes())
-        except (OSError, EOFError, ValueError, TypeError):
-            pass
+        payload = read_checked(cached)
+        if payload is not None:
+            with contextlib.suppress(EOFError, ValueError, TypeError):
+                return marshal.loads(payload)
         code = self.source_to_code(source, path)
-        with contextlib.suppress(OSError):  # a read-only cache only costs the next run a compile
-            write_bytes_atomic(cached, marshal.dumps(code))
+        write_checked(cached, marshal.dumps(code))
         return code
 
 

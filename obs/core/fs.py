@@ -4,6 +4,7 @@ mount them (Grafana's container runs as uid 472, Prometheus's as nobody)."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -60,6 +61,24 @@ def write_bytes_atomic(target: Path, data: bytes) -> None:
 
 def write_text_atomic(target: Path, text: str) -> None:
     write_bytes_atomic(target, text.encode("utf-8"))
+
+
+def write_checked(target: Path, payload: bytes) -> None:
+    """A cache file: the payload's sha256 on the first line, then the payload. Best effort: a cache that cannot
+    be written only costs the next run the work."""
+    with contextlib.suppress(OSError):
+        write_bytes_atomic(target, hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
+
+
+def read_checked(path: Path) -> bytes | None:
+    """The payload of a cache file written by write_checked, or None when there is none or it does not match its
+    recorded hash (damaged, truncated, or not ours)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    digest, _, payload = data.partition(b"\n")
+    return payload if digest == hashlib.sha256(payload).hexdigest().encode() else None
 
 
 def fsync_directory(directory: Path) -> None:

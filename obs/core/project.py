@@ -7,7 +7,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from obs.core.errors import ProjectError
 
@@ -17,6 +17,13 @@ MARKER_TABLE = "[tool.obs]"
 # order their dependencies run: every other one imports the catalog, none imports another's modules.
 CONTENT_PACKAGES = ("catalog", "dashboards", "datasources", "alerts", "stack")
 
+# `[tool.obs] dashboard-schema`: the form `obs push` deploys dashboards in. v1 (schemaVersion 42, what file
+# provisioning reads) unless the project asks for v2 (`dashboard.grafana.app/v2` resources).
+DashboardSchema = Literal["v1", "v2"]
+DASHBOARD_SCHEMA_KEY = "dashboard-schema"
+DASHBOARD_SCHEMAS: tuple[DashboardSchema, ...] = ("v1", "v2")
+DEFAULT_DASHBOARD_SCHEMA: DashboardSchema = "v1"
+
 
 @dataclass(frozen=True)
 class Project:
@@ -25,6 +32,27 @@ class Project:
 
     def path(self, relative: str) -> Path:
         return self.root / relative
+
+    @property
+    def dashboard_schema(self) -> DashboardSchema:
+        """What `obs push` deploys; raises ProjectError (one line) for a value obs does not know."""
+        return dashboard_schema(self.settings, self.root / MARKER_FILE)
+
+
+def dashboard_schema_problem(settings: dict[str, Any]) -> str | None:
+    """Why the `dashboard-schema` setting is not usable, or None."""
+    value = settings.get(DASHBOARD_SCHEMA_KEY, DEFAULT_DASHBOARD_SCHEMA)
+    if value in DASHBOARD_SCHEMAS:
+        return None
+    allowed = " or ".join(f'"{name}"' for name in DASHBOARD_SCHEMAS)
+    return f"tool.obs.{DASHBOARD_SCHEMA_KEY} must be {allowed} (default \"{DEFAULT_DASHBOARD_SCHEMA}\"), got {value!r}"
+
+
+def dashboard_schema(settings: dict[str, Any], marker: Path | str = MARKER_FILE) -> DashboardSchema:
+    """The `dashboard-schema` setting of a `[tool.obs]` table (`marker` names the file in the error)."""
+    if reason := dashboard_schema_problem(settings):
+        raise ProjectError(f"{marker}: {reason}")
+    return cast(DashboardSchema, settings.get(DASHBOARD_SCHEMA_KEY, DEFAULT_DASHBOARD_SCHEMA))
 
 
 def read_settings(root: Path) -> dict[str, Any] | None:
