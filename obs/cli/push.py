@@ -44,7 +44,7 @@ def push(project, grafana_url, token, user, password, insecure, timeout, retries
         report_problems(error.problems, "nothing pushed")
         raise SystemExit(exit_codes.INVALID) from None
     options = push_options(project.root, dry_run=dry_run, prune=prune, concurrency=concurrency,
-                           describe=verbose or dry_run)
+                           describe=verbose or dry_run, schema=project.dashboard_schema)
     mode = "dry run, nothing will be written" if dry_run else "pushing"
     click.echo(f"{mode}: {desired.describe()} (all built and validated) -> {target.url} ({target.auth_kind})")
     try:

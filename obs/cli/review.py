@@ -86,7 +86,7 @@ def _live_diff(project, target, concurrency: int, output_format: str, name_only:
         report_problems(error.problems, "nothing compared")
         raise SystemExit(exit_codes.DIFF_ERROR) from None
     try:
-        comparison = compare_with_grafana(target, desired, concurrency=concurrency)
+        comparison = compare_with_grafana(target, desired, concurrency=concurrency, schema=project.dashboard_schema)
     except GrafanaError as error:
         fail(str(error), exit_codes.DIFF_ERROR)
     if comparison.failure:

@@ -91,6 +91,7 @@ class ApisStore:
             resource_version=str(metadata.get("resourceVersion") or ""),
             k8s_uid=str(metadata.get("uid") or ""),
             stored_version=str(conversion.get("storedVersion") or read_version),
+            read_version=read_version,
             conversion_error=str(conversion.get("error") or "") if conversion.get("failed") else "",
             manager=manager_of(annotations),
             annotations=annotations,
@@ -127,8 +128,12 @@ class ApisStore:
         was Grafana's conversion of it."""
         if not live.converted:
             return live.raw
-        stored = self.get_dashboard(live.uid, live.stored_version)
-        return stored.raw if stored is not None else live.raw
+        if live.stored is None:
+            # v2alpha1/v2beta1 (stored by a 12.x UI) are read at v2, which Grafana converts them to losslessly
+            version = live.stored_version if live.stored_version in ("v0alpha1", "v1beta1", "v1", "v2") else "v2"
+            stored = self.get_dashboard(live.uid, version)
+            live.stored = stored.raw if stored is not None else live.raw
+        return live.stored
 
     def history(self, uid: str) -> list[Revision]:
         path = self.dashboard_path()

@@ -40,6 +40,7 @@ def connect(grafana: Grafana, api: str = "auto", dashboard_version: str = "v1") 
     namespace = str(settings.get("namespace") or "default")
     url = grafana.target.url
     if api == "legacy":
+        _legacy_can(grafana, version, dashboard_version, "--api legacy")
         return Server(version, namespace, "legacy", why="--api legacy")
     served, answered = discovery if discovery is not None else ({}, "")
     if dashboard_version in served.get(DASHBOARD_GROUP, []) and "v1" in served.get(FOLDER_GROUP, []):
@@ -50,7 +51,17 @@ def connect(grafana: Grafana, api: str = "auto", dashboard_version: str = "v1") 
         raise GrafanaError("not_grafana", grafana._say(
             f"Grafana {version} at {url} does not serve {DASHBOARD_GROUP}/{dashboard_version} and "
             f"{FOLDER_GROUP}/v1 ({why}); --api legacy uses /api"))
+    _legacy_can(grafana, version, dashboard_version, why)
     return Server(version, namespace, "legacy", why=why, served=served)
+
+
+def _legacy_can(grafana: Grafana, version: str, dashboard_version: str, why: str) -> None:
+    """The legacy /api takes the classic JSON only: a project that deploys schema v2 needs /apis."""
+    if dashboard_version != "v1":
+        raise GrafanaError("not_grafana", grafana._say(
+            f"the project deploys dashboard schema {dashboard_version} ([tool.obs] dashboard-schema), which needs "
+            f"{DASHBOARD_GROUP}/{dashboard_version} through /apis; Grafana {version} at {grafana.target.url} is used "
+            f"through the legacy /api ({why})"))
 
 
 def _settings(grafana: Grafana) -> dict[str, Any]:

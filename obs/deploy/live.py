@@ -27,8 +27,13 @@ SERVER_ANNOTATIONS = (ANNO_CREATED_BY, ANNO_UPDATED_BY, ANNO_UPDATED_TS)
 OBS_MANAGER_KIND = "obs"
 
 # API versions whose spec is the classic dashboard JSON; a dashboard stored in another one (v2, saved from the
-# 13.x UI) reaches a v1 read through Grafana's conversion
+# 13.x UI) reaches a v1 read through Grafana's conversion, and a classic one a v2 read likewise
 CLASSIC_VERSIONS = ("v0alpha1", "v1beta1", "v1", "")
+
+
+def schema_of(api_version: str) -> str:
+    """"v2" for the v2 family (v2alpha1, v2beta1, v2), "v1" for the classic JSON."""
+    return "v1" if api_version in CLASSIC_VERSIONS else "v2"
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,9 @@ class LiveDashboard:
     resource_version: str = ""
     k8s_uid: str = ""
     stored_version: str = ""  # status.conversion.storedVersion when Grafana converted, else the read version
+    read_version: str = ""  # the API version obs read it at ("" on /api)
     conversion_error: str = ""
+    stored: Any = field(default=None, repr=False)  # the object at its stored version, once read
     manager: Manager | None = None
     annotations: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
@@ -70,8 +77,12 @@ class LiveDashboard:
 
     @property
     def converted(self) -> bool:
-        """Stored in a schema other than the classic JSON (v2): what was read is Grafana's conversion."""
-        return self.stored_version not in CLASSIC_VERSIONS
+        """Stored in the other schema than it was read at: what was read is Grafana's conversion of it."""
+        return schema_of(self.stored_version) != schema_of(self.read_version)
+
+    @property
+    def stored_schema(self) -> str:
+        return schema_of(self.stored_version)
 
     @property
     def tags(self) -> list[str]:

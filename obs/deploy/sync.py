@@ -48,6 +48,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from obs.compile.dashboard_json import DashboardShapeError
+from obs.compile.dashboard_v2 import from_v2_spec, to_v2_spec
 from obs.core.paths import BACKUP_DIR, dashboard_file
 from obs.deploy.apis import ApisStore, client_annotations
 from obs.deploy.backup import write_backup
@@ -97,6 +99,7 @@ class Options:
     backup_dir: Path = Path(BACKUP_DIR)
     describe: bool = False  # compute per-panel changes (diff, --verbose)
     server_dry_run: bool = True  # a dry run asks Grafana (dryRun=All) where served; `obs diff` only reads
+    schema: str = "v1"  # the dashboard schema deployed: [tool.obs] dashboard-schema (obs.core.project)
 
 
 DONE = {"create": "created", "update": "updated", "delete": "deleted", "unchanged": "unchanged",
@@ -429,11 +432,36 @@ class Sync:
                 for uid, doc in self.desired.dashboards.items()]
         return self._map(lambda item, arg: self._dashboard(item, *arg), jobs)
 
+    def _stored_spec(self, live: LiveDashboard) -> dict[str, Any]:
+        """The spec in the schema Grafana stores the dashboard in (read again when what was read is Grafana's
+        conversion of it)."""
+        if not live.converted or not isinstance(self.store, ApisStore):
+            return live.spec
+        stored = self.store.stored_object(live)
+        spec = stored.get("spec") if isinstance(stored, dict) else None
+        return spec if isinstance(spec, dict) else {}
+
+    def _classic(self, live: LiveDashboard) -> dict[str, Any]:
+        """The live dashboard as the v1 JSON obs compiles: a v2 one read back with obs.compile.dashboard_v2
+        (without the losses of Grafana's own v2 -> v1 conversion), else Grafana's conversion as read."""
+        if live.stored_schema == "v1":
+            return self._stored_spec(live)
+        try:
+            return from_v2_spec(self._stored_spec(live), live.uid)
+        except DashboardShapeError:
+            return live.spec if live.read_version in ("v1", "v0alpha1", "v1beta1") else {}
+
     def _same(self, live: LiveDashboard, doc: dict[str, Any]) -> bool:
-        """Equal in what obs manages, compared like with like (see the module docstring)."""
-        if live.conversion_error or live.converted:
+        """Equal in what obs manages, compared like with like: a dashboard stored as v2 with the v2 form of the
+        compiled one (what Grafana's own conversion writes), a classic one with the compiled JSON."""
+        if live.conversion_error:
             return False
-        return same_dashboard(live.spec, doc)
+        if live.stored_schema == "v1":
+            return same_dashboard(self._stored_spec(live), doc)
+        try:
+            return self._stored_spec(live) == to_v2_spec(doc)
+        except DashboardShapeError:
+            return False
 
     def _dashboard(self, item: Item, doc: dict[str, Any], live: LiveDashboard | GrafanaError | None) -> None:
         if isinstance(live, GrafanaError):
@@ -442,22 +470,33 @@ class Sync:
         if live is None:
             item.action = "create"
         else:
-            item.live = {**live.spec, "uid": live.uid}
             item.version = live.version
             item.api_version = live.stored_version
             if live.folder_uid != folder_uid:
                 item.folder = live.folder_title or live.folder_uid or "General"
             same = self._same(live, doc)
+            item.live = {**self._classic(live), "uid": live.uid}
             if live.provisioned:
                 item.action = "skip" if not same or live.folder_uid != folder_uid else "unchanged"
                 if item.action == "skip":
                     item.detail = ("provisioned in Grafana from a file (read-only) and differs from the code: skipped "
                                    "(managed by classic-file-provisioning)")
             elif live.manager and not self.owned(live.manager):
-                item.action = "skip"
-                item.detail = f"skipped (managed by {live.manager.describe()}): never written by obs"
+                # another tool's: never written; the same content is simply unchanged
+                item.action = "unchanged" if same and live.folder_uid == folder_uid else "skip"
+                if item.action == "skip" and live.manager.kind == "classic-file-provisioning":
+                    item.detail = ("provisioned in Grafana from a file (read-only) and differs from the code: "
+                                   "skipped (managed by classic-file-provisioning)")
+                elif item.action == "skip":
+                    item.detail = (f"skipped (managed by {live.manager.describe()}) and differs from the code: "
+                                   "obs never writes it")
             elif same and live.folder_uid == folder_uid:
-                if self.apis and not self.owned(live.manager):
+                if self.apis and live.stored_schema != self.options.schema:
+                    # Grafana only converted it (a save in the 13.x UI stores v2): not an edit, nothing to back up
+                    item.action = "update"
+                    item.detail = (f"Grafana stores it as {live.stored_version} (saved in Grafana without a change "
+                                   f"to what obs manages): written again as {self.options.schema}")
+                elif self.apis and not self.owned(live.manager):
                     item.action = "update"
                     item.detail = "adds obs's manager annotations (Grafana then shows it as managed)"
                 else:
@@ -485,7 +524,10 @@ class Sync:
     def _save_apis(self, item: Item, doc: dict[str, Any], live: LiveDashboard | None) -> None:
         store = self.store
         assert isinstance(store, ApisStore)
-        spec = {k: v for k, v in doc.items() if k not in ("id", "uid", "version")}
+        if self.options.schema == "v2":
+            spec = to_v2_spec(doc)
+        else:
+            spec = {k: v for k, v in doc.items() if k not in ("id", "uid", "version")}
         annotations = client_annotations(live.annotations) if live is not None else {}
         annotations.update({ANNO_FOLDER: self.desired.folder.uid, ANNO_MESSAGE: self.message_for(doc),
                             **self._obs_annotations(), ANNO_SOURCE_PATH: dashboard_file(item.uid),
@@ -552,10 +594,10 @@ class Sync:
         store = self.store
         assert isinstance(store, ApisStore)
         checksum = live.annotations.get(ANNO_SOURCE_CHECKSUM, "")
-        if (self.owned(live.manager) and not live.converted and checksum
-                and checksum == content_hash({**live.spec, "uid": live.uid})):
+        if (self.owned(live.manager) and live.stored_schema == self.options.schema and checksum
+                and checksum == content_hash({**self._classic(live), "uid": live.uid})):
             return ""
-        stored = f", stored as {live.stored_version}" if live.converted else ""
+        stored = f", stored as {live.stored_version}" if live.stored_schema != self.options.schema else ""
         try:
             history = store.history(live.uid)
         except GrafanaError as error:
@@ -692,12 +734,13 @@ def _expect_datasource(answer: Any, where: str) -> None:
 
 
 def push_options(root: Path, *, dry_run: bool = False, prune: bool = False, concurrency: int = 8,
-                 describe: bool = False) -> Options:
+                 describe: bool = False, schema: str = "v1") -> Options:
     """The options of a push from the project at `root`: its backups go there, and every save's message names
     the commit it was pushed from."""
     revision = git_revision(root)
     return Options(dry_run=dry_run, prune=prune, concurrency=concurrency, backup_dir=root / BACKUP_DIR,
-                   message=f"{MESSAGE_PREFIX} {revision}" if revision else MESSAGE_PREFIX, describe=describe)
+                   message=f"{MESSAGE_PREFIX} {revision}" if revision else MESSAGE_PREFIX, describe=describe,
+                   schema=schema)
 
 
 def git_revision(root: Path) -> str:
@@ -716,7 +759,7 @@ def run_sync(target: Target, desired: Desired, options: Options) -> Report:
     """Connect (what Grafana is and serves) and sync. Raises GrafanaError when Grafana cannot be used at all."""
     started = time.monotonic()
     with Grafana(target, pool_size=max(options.concurrency, 2)) as grafana:
-        server = connect(grafana, target.api)
+        server = connect(grafana, target.api, options.schema)
         sync = Sync(grafana, desired, options, server)
         items, reads = sync.run()
         fatal = str(sync.fatal) if sync.fatal else ""

@@ -33,9 +33,11 @@ class LiveComparison:
         return self.pushed.fatal or (failed[0].detail if failed else "")
 
 
-def compare_with_grafana(target: Target, desired: Desired, *, concurrency: int = 8) -> LiveComparison:
+def compare_with_grafana(target: Target, desired: Desired, *, concurrency: int = 8,
+                         schema: str = "v1") -> LiveComparison:
     """Raises obs.deploy.client.GrafanaError when Grafana cannot be used at all."""
-    pushed = run_sync(target, desired, Options(dry_run=True, concurrency=concurrency, server_dry_run=False))
+    pushed = run_sync(target, desired, Options(dry_run=True, concurrency=concurrency, server_dry_run=False,
+                                               schema=schema))
     return LiveComparison(live_report(pushed, desired), pushed)
 
 
