@@ -90,7 +90,7 @@ class DashboardStoreMixin:
         empty spec and {failed: true, storedVersion, error} (no HTTP error)."""
         if stored_version == version or (stored_version in CLASSIC and version in CLASSIC
                                           and {stored_version, version} == {"v1", "v1beta1"}):
-            return copy.deepcopy(spec), None
+            return spec, None  # not copied: every reply is serialised before the lock is released
         try:
             if stored_version in CLASSIC and version in CLASSIC:
                 converted = copy.deepcopy(spec)  # Convert_V0_to_V1beta1: spec copied, then migrated
@@ -135,6 +135,15 @@ class DashboardStoreMixin:
             "spec": spec,
             "status": {"conversion": conversion} if conversion else {},
         }
+
+    def _stored_size(self, snapshot: dict[str, Any]) -> int:
+        """Bytes of the stored value (what a list page is cut by), computed once per resource version."""
+        cached = snapshot.get("_size")
+        if cached and cached[0] == snapshot["resource_version"]:
+            return cached[1]
+        size = k8s.stored_size(self._object(snapshot, snapshot["api_version"]))
+        snapshot["_size"] = (snapshot["resource_version"], size)
+        return size
 
     def _snapshot(self, rec: dict[str, Any]) -> dict[str, Any]:
         keys = ("id", "uid", "k8s_uid", "api_version", "spec", "annotations", "labels", "folder_uid", "version",
