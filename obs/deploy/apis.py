@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from obs.deploy.client import Grafana, GrafanaError
@@ -36,6 +38,14 @@ DASHBOARD_GROUP = "dashboard.grafana.app"
 FOLDER_GROUP = "folder.grafana.app"
 PAGE_LIMIT = 500  # Grafana's own default page (pkg/storage/unified/resource/server.go List)
 HISTORY_LIMIT = 50  # enough to find who saved last and when obs last pushed
+# A list's metadata comes first (metav1.ListMeta before items in the Go struct): its continue token can be read
+# before the page is parsed
+_CONTINUE = re.compile(r'^\s*\{[^\[]{0,2000}?"continue"\s*:\s*"([^"\\]+)"')
+
+
+def _continue_token(text: str) -> str:
+    match = _CONTINUE.match(text[:4096])
+    return match.group(1) if match else ""
 
 
 class ApisStore:
@@ -99,22 +109,38 @@ class ApisStore:
         )
 
     def list_dashboards(self) -> tuple[list[LiveDashboard], int]:
-        """Every dashboard of the namespace, page by page; returns them and the number of pages read."""
+        """Every dashboard of the namespace, page by page; returns them and the number of pages read.
+
+        A page's continue token sits in its metadata, ahead of the items: the next page is asked for as soon as
+        the token is seen, while this one is parsed (the token from the parsed page is the one that counts)."""
         path = self.dashboard_path()
         dashboards: list[LiveDashboard] = []
-        token, pages = "", 0
-        while True:
+        pages = 0
+
+        def fetch(token: str) -> Any:
             params = {"limit": PAGE_LIMIT, **({"continue": token} if token else {})}
-            answer = self.grafana.request("GET", path, params=params)
-            pages += 1
-            items = answer.get("items") if isinstance(answer, dict) else None
-            if not isinstance(items, list):
-                raise GrafanaError("not_json", f"GET {path} did not answer a list of dashboards", method="GET",
-                                   path=path, response=answer)
-            dashboards += [self.dashboard(self._object(item, "Dashboard", None, "GET", path)) for item in items]
-            token = str(((answer.get("metadata") or {}).get("continue")) or "")
-            if not token:
-                return dashboards, pages
+            return self.grafana.request("GET", path, params=params, raw=True)
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="obs-page") as pool:
+            answer = fetch("")
+            while True:
+                pages += 1
+                early = _continue_token(answer.text)
+                ahead = pool.submit(fetch, early) if early else None
+                page = answer.body
+                items = page.get("items") if isinstance(page, dict) else None
+                if not isinstance(items, list):
+                    if answer.body is None:
+                        kind = answer.content_type.split(";")[0] or "a body of unknown type"
+                        raise GrafanaError("not_json", f"GET {path} answered 200 with {kind}, not JSON", method="GET",
+                                           path=path, response=answer.text)
+                    raise GrafanaError("not_json", f"GET {path} did not answer a list of dashboards", method="GET",
+                                       path=path, response=page)
+                dashboards += [self.dashboard(self._object(item, "Dashboard", None, "GET", path)) for item in items]
+                token = str(((page.get("metadata") or {}).get("continue")) or "")
+                if not token:
+                    return dashboards, pages
+                answer = ahead.result() if ahead is not None and early == token else fetch(token)
 
     def get_dashboard(self, uid: str, version: str | None = None) -> LiveDashboard | None:
         path = self.dashboard_path(uid, version)

@@ -23,6 +23,7 @@ itself, and adds:
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import random
 import re
@@ -106,11 +107,20 @@ RETRYABLE_STATUS = {429} | set(range(500, 600))
 @dataclass
 class Answer:
     status: int
-    body: Any  # parsed JSON, or None
     text: str  # the raw body (for messages: HTML pages, plain text)
     content_type: str
     location: str
     headers: Any
+
+    @functools.cached_property
+    def body(self) -> Any:
+        """The parsed JSON, or None when the body is empty or not JSON."""
+        if not self.text.strip():
+            return None
+        try:
+            return json.loads(self.text)
+        except ValueError:
+            return None
 
 
 class Grafana:
@@ -171,22 +181,18 @@ class Grafana:
         client = self._client()
         response = client.s.request(method, self.root + path, json=json_body, params=params, auth=client.auth,
                                     verify=client.verify, timeout=client.timeout, allow_redirects=False)
-        raw = response.content or b""
-        text = raw.decode("utf-8", errors="replace")
-        body = None
-        if raw.strip():
-            with contextlib.suppress(ValueError):
-                body = json.loads(text)
+        text = (response.content or b"").decode("utf-8", errors="replace")
         headers = response.headers or {}
-        return Answer(int(response.status_code or 0), body, text, str(headers.get("Content-Type", "") or ""),
+        return Answer(int(response.status_code or 0), text, str(headers.get("Content-Type", "") or ""),
                       str(headers.get("Location", "") or ""), headers)
 
     # ------------------------------------------------------------------ requests
 
     def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
-                retry: bool = True) -> Any:
-        """`path` below the Grafana URL ("/api/health", "/apis/..."). Returns the parsed JSON; raises
-        GrafanaError. A 2xx answer that is not JSON is an error (kind not_json)."""
+                retry: bool = True, raw: bool = False) -> Any:
+        """`path` below the Grafana URL ("/api/health", "/apis/..."). Returns the parsed JSON (with `raw`, the
+        2xx Answer itself, parsed by the caller when it needs it); raises GrafanaError. A 2xx answer that is not
+        JSON is an error (kind not_json)."""
         write = method not in ("GET", "HEAD")
         attempts = 1 + (self.policy.retries if retry else 0)
         last: GrafanaError | None = None
@@ -208,6 +214,8 @@ class Grafana:
                 if write:
                     self._count_write(answer.status, method, path, answer)
                 if 200 <= answer.status < 300:
+                    if raw:
+                        return answer
                     if answer.status == 204 or not answer.text.strip() and method == "DELETE":
                         return None
                     if answer.body is None:

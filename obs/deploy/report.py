@@ -72,8 +72,11 @@ def _item_lines(item: Item, root: Path | None, show_changes: bool, fatal: str = 
         if root is not None:
             with contextlib.suppress(ValueError):
                 shown = str(Path(item.backup).resolve().relative_to(root.resolve()))
-        verb = "deleting" if item.outcome == "deleted" else "overwriting"
-        lines.append(f"      live JSON saved to {shown} before {verb}")
+        if item.outcome in ("failed", "not attempted"):
+            lines.append(f"      live JSON saved to {shown} (nothing was overwritten)")
+        else:
+            verb = "deleting" if item.outcome == "deleted" else "overwriting"
+            lines.append(f"      live JSON saved to {shown} before {verb}")
     elif item.drift and item.outcome in ("update", "delete"):
         lines.append("      a push saves the live JSON to .obs-backups/ before overwriting it")
     if item.detail and item.detail != fatal:  # the error that stopped the push is printed once, at the end

@@ -61,8 +61,8 @@ def live_report(pushed: PushReport, desired: Desired) -> Report:
                 notes.append(f"{item.kind} {item.uid}: {item.detail}")
             continue
         if item.action == "orphan":
-            notes.append(f"dashboard {item.uid} {item.title!r} is in the obs folder with the {MANAGED_TAG} tag "
-                         "but not in the code: `obs push --prune` deletes it")
+            notes.append(f"dashboard {item.uid} {item.title!r} is obs's (in the obs folder, managed by obs or with "
+                         f"the {MANAGED_TAG} tag) but not in the code: `obs push --prune` deletes it")
             continue
         path = dashboard_file(item.uid)
         new[path] = normalise(desired.dashboards[item.uid])

@@ -138,7 +138,9 @@ def test_orphans_are_reported_but_do_not_count(grafana, compiled, tmp_path):
     grafana.add_dashboard({"uid": "obs-retired", "title": "Retired", "tags": [MANAGED_TAG]}, FOLDER.uid)
     code, output = diff(grafana, compiled)
     assert code == 0  # a push without --prune would change nothing
-    assert "obs-retired 'Retired' is in the obs folder" in output.text and "--prune" in output.text
+    note = "obs-retired 'Retired' is obs's (in the obs folder, managed by obs or with the obs-managed tag)"
+    assert note in output.text
+    assert "--prune" in output.text
 
 
 def test_provisioned_dashboard_that_differs_counts(grafana, compiled):
