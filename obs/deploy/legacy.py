@@ -43,8 +43,8 @@ class LegacyStore:
         return LiveDashboard(
             uid=uid, title=str(dash.get("title") or ""), spec=dash, folder_uid=str(meta.get("folderUid") or ""),
             version=version if isinstance(version, int) else None, raw=answer,
-            folder_title=str(meta.get("folderTitle") or ""), stored_version=str(meta.get("apiVersion") or ""),
-            provisioned=provisioned,
+            # /api always answers the classic JSON (13.x converts a v2 dashboard for it): compared as it is read
+            folder_title=str(meta.get("folderTitle") or ""), provisioned=provisioned,
             manager=Manager("classic-file-provisioning", "file", False) if provisioned else None)
 
     def search_folder(self, folder_uid: str, tag: str) -> list[tuple[str, str]]:

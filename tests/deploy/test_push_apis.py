@@ -425,3 +425,16 @@ def test_dashboard_schema_v2_needs_the_apis(v2_project):
         assert result.exit_code == 4
         assert "the project deploys dashboard schema v2 ([tool.obs] dashboard-schema)" in result.stderr
         assert emu.writes == []
+
+
+def test_the_legacy_path_on_13_compares_the_classic_json_it_reads(grafana, cached_build, compiled, tmp_path):
+    assert obs_push(tmp_path, grafana.url, "--api", "legacy").exit_code == 0
+    grafana.ui_edit(SYSTEM_OVERVIEW.uid, lambda d: d["panels"][1].update(title="Renamed"), user="alice")
+    assert grafana.stored_version(SYSTEM_OVERVIEW.uid) == "v2"
+    result = obs_push(tmp_path, grafana.url, "--api", "legacy", "-v")
+    assert result.exit_code == 0, result.output
+    assert 'title: "Renamed" -> "API Gateway"' in result.stdout  # the classic JSON /api answers, diffed as read
+    saved = json.loads((tmp_path / ".obs-backups" / f"{SYSTEM_OVERVIEW.uid}-v2.json").read_text())
+    assert saved["meta"]["apiVersion"] == "v2" and saved["dashboard"]["panels"][1]["title"] == "Renamed"
+    assert compare.normalise(grafana.dashboard(SYSTEM_OVERVIEW.uid)) == compare.normalise(
+        compiled.dashboards[SYSTEM_OVERVIEW.uid])
