@@ -1,4 +1,4 @@
-"""In-process HTTP emulator of Grafana's HTTP API (target: Grafana 12.x/13.x).
+"""In-process HTTP emulator of Grafana's HTTP API: Grafana 13.2.3 by default, 12.x and older on request.
 
 Every behaviour carries a comment naming the grafana/grafana source file it follows
 ("src: <path>"). Where older releases differ, the comment says so; a few constructor
@@ -6,7 +6,9 @@ flags switch to the older or newest behaviour.
 
 The emulator is split along its route table: transport (server.py), auth.py, faults.py, the inspection API
 tests use (inspection.py), and one module per resource: dashboards.py, folders.py, datasources.py,
-search.py, health.py (health, settings, user, org). This module wires them: state, lifecycle, dispatch.
+search.py, health.py (health, settings, user, org); Grafana 13's /apis in apis.py, the storage dashboards live
+in (shared by /api and /apis) in dashboard_store.py, Kubernetes Status errors in k8s.py, and Grafana's own
+v1 <-> v2 dashboard conversion in conversion.py. This module wires them: state, lifecycle, dispatch.
 """
 
 from __future__ import annotations
