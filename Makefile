@@ -49,6 +49,8 @@ system-deps:
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv .venv
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@# An editable install leaves the toolkit uncompiled; compile it once, as a regular install would.
+	$(BIN)/python -m compileall -q obs
 	@touch $@
 
 clean:

@@ -11,6 +11,7 @@ from typing import Any
 
 from obs.author.layout import GRID_COLUMNS
 from obs.check.promql import parse_error, variable_query_error
+from obs.check.waivers import Waivers, waived
 from obs.core import schemas
 from obs.core.documents import describe_dashboard_object, panels_with_paths
 from obs.core.errors import Problem, json_path
@@ -32,12 +33,13 @@ def _validator(name: str, definition: str | None = None) -> schemas.Validator | 
     return schemas.validator(f"{schema_package()}/{name}", definition)
 
 
-def check_dashboard(document: dict[str, Any], file: str) -> list[Problem]:
+def check_dashboard(document: dict[str, Any], file: str, waivers: Waivers = ()) -> list[Problem]:
     problems: list[Problem] = []
-    for check in (check_schema, check_panel_plugins, check_nulls, check_ids, check_grid, check_conventions,
-                  check_promql):
+    for check in (check_schema, check_panel_plugins, check_nulls, check_ids, check_grid, check_promql):
         problems.extend(Problem(file, describe_dashboard_object(document, path), json_path(path), reason)
                         for path, reason in check(document))
+    problems.extend(Problem(file, describe_dashboard_object(document, path), json_path(path), reason)
+                    for path, reason in check_conventions(document, waivers))
     return problems
 
 
@@ -160,23 +162,31 @@ def check_grid(document: dict[str, Any]) -> list[Finding]:
     return findings
 
 
-def check_conventions(document: dict[str, Any]) -> list[Finding]:
-    """What every panel of this project has: a title, a description and a unit."""
+def check_conventions(document: dict[str, Any], waivers: Waivers = ()) -> list[Finding]:
+    """What every panel of this project has: a title, a description and a unit, unless the project's
+    lint-exclusions.yml excludes the panel from that rule, with a reason (obs.check.waivers)."""
     findings: list[Finding] = []
     if not document.get("title"):
         findings.append((["title"], "dashboard has no title"))
     if not document.get("uid"):
         findings.append((["uid"], "dashboard has no uid"))
+    uid = str(document.get("uid") or "")
     for panel, path in panels_with_paths(document):
+        title = str(panel.get("title") or "")
+
+        def missing(rule: str, where: list[str | int], message: str, title: str = title) -> None:
+            if not waived(waivers, rule, uid, title):
+                findings.append((where, message))
+
         if not panel.get("title"):
-            findings.append(([*path, "title"], "panel has no title"))
+            missing("panel-title", [*path, "title"], "panel has no title")
         if panel.get("type") == "row":
             continue
         if not panel.get("description"):
-            findings.append(([*path, "description"], "panel has no description"))
+            missing("panel-description", [*path, "description"], "panel has no description")
         unit = ((panel.get("fieldConfig") or {}).get("defaults") or {}).get("unit")
         if panel.get("type") not in UNITLESS_PANEL_TYPES and not unit:
-            findings.append(([*path, "fieldConfig", "defaults", "unit"], "panel has no unit"))
+            missing("panel-units", [*path, "fieldConfig", "defaults", "unit"], "panel has no unit")
     return findings
 
 

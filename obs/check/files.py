@@ -18,6 +18,7 @@ from obs.check.dashboard import check_dashboard
 from obs.check.rules import check_prometheus_config, check_rule_file, rule_names_unique
 from obs.check.stack_files import check_collector, check_compose, check_tempo
 from obs.check.tools import amtool_check, promtool_checks
+from obs.check.waivers import Waivers, load_waivers
 from obs.core import schemas
 from obs.core.errors import Problem, json_path
 from obs.core.paths import (
@@ -34,13 +35,15 @@ from obs.core.paths import (
 )
 from obs.core.serialize import parse_document, parse_failure
 
-Checker = Callable[[Any, str, str], list[Problem]]  # (document, file as messages name it, path) -> problems
+# (document, file as messages name it, path, the project's waivers of the panel conventions) -> problems
+Checker = Callable[[Any, str, str, Waivers], list[Problem]]
+FileChecker = Callable[[Any, str, str], list[Problem]]
 
 
-def check_dashboard_file(document: Any, file: str, path: str) -> list[Problem]:
+def check_dashboard_file(document: Any, file: str, path: str, waivers: Waivers = ()) -> list[Problem]:
     if not isinstance(document, dict):
         return [Problem(file, "dashboard", "$", "must be a JSON object")]
-    problems = check_dashboard(document, file)
+    problems = check_dashboard(document, file, waivers)
     expected = path.rsplit("/", 1)[-1].removesuffix(".json")
     if document.get("uid") != expected:
         problems.append(Problem(file, f"dashboard {document.get('uid')!r}", "$.uid",
@@ -48,7 +51,16 @@ def check_dashboard_file(document: Any, file: str, path: str) -> list[Problem]:
     return problems
 
 
-def _provisioning(name: str, what: str) -> Checker:
+def _without_waivers(check: FileChecker) -> Checker:
+    """A check that no exclusion applies to."""
+
+    def run(document: Any, file: str, path: str, waivers: Waivers) -> list[Problem]:
+        return check(document, file, path)
+
+    return run
+
+
+def _provisioning(name: str, what: str) -> FileChecker:
     def check(document: Any, file: str, path: str) -> list[Problem]:
         validator = schemas.validator(f"provisioning/{name}")
         assert validator is not None, f"provisioning/{name} missing from the package"
@@ -60,14 +72,14 @@ def _provisioning(name: str, what: str) -> Checker:
 # Every compiled file, by path pattern, and its check. A file no pattern matches is not obs's.
 CHECKS: tuple[tuple[str, Checker], ...] = (
     (f"{DASHBOARD_DIR}/*.json", check_dashboard_file),
-    (DATASOURCES_FILE, _provisioning("datasources.schema.json", "datasources")),
-    (DASHBOARD_PROVIDER_FILE, _provisioning("dashboards.schema.json", "dashboard provider")),
-    (f"{RULES_DIR}/*.yml", check_rule_file),
-    (PROMETHEUS_FILE, check_prometheus_config),
-    (ALERTMANAGER_FILE, check_alertmanager),
-    (COMPOSE_FILE, check_compose),
-    (COLLECTOR_FILE, check_collector),
-    (TEMPO_FILE, check_tempo),
+    (DATASOURCES_FILE, _without_waivers(_provisioning("datasources.schema.json", "datasources"))),
+    (DASHBOARD_PROVIDER_FILE, _without_waivers(_provisioning("dashboards.schema.json", "dashboard provider"))),
+    (f"{RULES_DIR}/*.yml", _without_waivers(check_rule_file)),
+    (PROMETHEUS_FILE, _without_waivers(check_prometheus_config)),
+    (ALERTMANAGER_FILE, _without_waivers(check_alertmanager)),
+    (COMPOSE_FILE, _without_waivers(check_compose)),
+    (COLLECTOR_FILE, _without_waivers(check_collector)),
+    (TEMPO_FILE, _without_waivers(check_tempo)),
 )
 
 
@@ -75,8 +87,9 @@ def checks_for(path: str) -> list[Checker]:
     return [check for pattern, check in CHECKS if fnmatch(path, pattern)]
 
 
-def check_artifact(path: str, text: str, source: str = "") -> list[Problem]:
-    """Parse the file and run every check its path has."""
+def check_artifact(path: str, text: str, source: str = "", waivers: Waivers = ()) -> list[Problem]:
+    """Parse the file and run every check its path has; `waivers` are the project's exclusions of the panel
+    conventions (obs.check.waivers)."""
     matching = checks_for(path)
     if not matching:
         return []
@@ -87,7 +100,7 @@ def check_artifact(path: str, text: str, source: str = "") -> list[Problem]:
         return [Problem(file, "file", "$", f"does not parse: {parse_failure(error)}")]
     problems: list[Problem] = []
     for check in matching:
-        problems += check(document, file, path)
+        problems += check(document, file, path, waivers)
     return problems
 
 
@@ -132,8 +145,9 @@ class Validation:
 def validate_project(root: Path) -> Validation:
     """Every compiled file against its checks, then the project-wide checks and the real tools."""
     result = Validation(files=compiled_files(root))
+    waivers = load_waivers(root)
     for path in result.files:
-        result.problems += check_artifact(path, (root / path).read_text(encoding="utf-8"))
+        result.problems += check_artifact(path, (root / path).read_text(encoding="utf-8"), waivers=waivers)
     for check in PROJECT_CHECKS:
         result.problems += check.run(root)
         if check.tool:

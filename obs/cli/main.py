@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from obs.cli.build import build, validate
+from obs.cli.ingest import import_command
 from obs.cli.lint import lint_command
 from obs.cli.push import push
 from obs.cli.review import diff, preview
@@ -17,5 +18,6 @@ def main() -> None:
     """Observability as code: dashboards, alerts and their stack, from reviewed Python."""
 
 
-for command in (build, validate, lint_command, diff, preview, push, stack_local, verify, demo_exporter):
+for command in (build, validate, lint_command, diff, preview, push, import_command, stack_local, verify,
+                demo_exporter):
     main.add_command(command)

@@ -1,9 +1,10 @@
 """Reusing the last build when none of its inputs changed.
 
-A build is a pure function of its inputs: the project's content (every file of its content packages and its
-pyproject.toml), the toolkit (every file of the obs package, schemas included), the libraries the build runs
-(grafanalib, attrs, PyYAML with or without libyaml, promql-parser, fastjsonschema, jsonschema) and the Python
-version (DEVELOPERS.md: generated output is deterministic). So `obs build` hashes those, and when a build
+A build is a pure function of its inputs: the project's content (every file of its content packages, its
+pyproject.toml and its lint-exclusions.yml, whose panel-convention exclusions the build honours), the toolkit
+(every file of the obs package, schemas included), the libraries the build runs (grafanalib, attrs, PyYAML
+with or without libyaml, promql-parser, fastjsonschema, jsonschema) and the Python version (DEVELOPERS.md:
+generated output is deterministic). So `obs build` hashes those, and when a build
 with that key succeeded before, takes its artifacts instead of building again: no content is imported and no
 check runs, because the same inputs were built and checked into the same artifacts. Only successful builds
 are kept; a cache entry that does not match its recorded hash is ignored. `obs build --no-cache` builds anyway.
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from obs.core.artifacts import Artifact
 from obs.core.fs import read_checked, write_checked
+from obs.core.paths import LINT_EXCLUSIONS_FILE
 from obs.core.project import CONTENT_PACKAGES, MARKER_FILE
 from obs.core.schemas import cache_dir
 
@@ -48,6 +50,9 @@ def inputs_key(root: Path) -> str:
         add(f"toolkit {path.relative_to(TOOLKIT).as_posix()}", path.read_bytes())
     marker = root / MARKER_FILE
     add("project marker", marker.read_bytes() if marker.is_file() else b"")
+    # The build's panel-convention checks honour its exclusions (obs.check.waivers).
+    exclusions = root / LINT_EXCLUSIONS_FILE
+    add("exclusions", exclusions.read_bytes() if exclusions.is_file() else b"")
     for package in CONTENT_PACKAGES:
         folder = root / package
         for path in _files(folder) if folder.is_dir() else []:

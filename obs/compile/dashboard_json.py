@@ -17,6 +17,9 @@ from typing import Any
 import grafanalib.core as G
 from grafanalib._gen import DashboardEncoder
 
+from obs.author.layout import ROW_EXTRA_KEY
+from obs.author.passthrough import RAW_KEY, SETTINGS_KEY
+
 # Grafana 13's dashboard migrator stops at this version (DashboardMigrator / schemaversion LATEST_VERSION).
 SCHEMA_VERSION = 42
 
@@ -55,6 +58,32 @@ PANEL_OPTION_DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "table": {"cellHeight": "sm", "frameIndex": 0, "showHeader": True},
     "text": {"content": "", "mode": "markdown"},
+    # No builder writes these; `obs import` brings them in. The defaults of @grafana/schema 13.2.3
+    # (dist/esm/raw/composable/<panel>/panelcfg/x/types.gen.mjs `defaultOptions`, and common.gen.mjs
+    # defaultVizLegendOptions / defaultReduceDataOptions), completed with the values the panels' option editors
+    # start from (orientation auto, reduce to the last value, legend listed at the bottom) for what the plugin
+    # schema requires and the generated defaults leave out.
+    "gauge": {
+        "barShape": "flat", "barWidthFactor": 0.5, "effects": {}, "endpointMarker": "point", "minVizHeight": 75,
+        "minVizWidth": 75, "orientation": "auto",
+        "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+        "segmentCount": 1, "segmentSpacing": 0.3, "shape": "gauge", "showThresholdLabels": False,
+        "showThresholdMarkers": True, "sizing": "auto", "sparkline": True, "textMode": "auto",
+    },
+    "bargauge": {
+        "displayMode": "gradient",
+        "legend": {"calcs": [], "displayMode": "list", "placement": "bottom", "showLegend": False},
+        "maxVizHeight": 300, "minVizHeight": 16, "minVizWidth": 8, "namePlacement": "auto", "orientation": "auto",
+        "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+        "showUnfilled": True, "sizing": "auto", "valueMode": "color",
+    },
+    "piechart": {
+        "displayLabels": [],
+        "legend": {"calcs": [], "displayMode": "list", "placement": "bottom", "showLegend": True, "values": []},
+        "orientation": "auto", "pieType": "pie",
+        "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+        "sort": "desc", "tooltip": {"hideZeros": False, "mode": "single", "sort": "none"},
+    },
 }
 
 FIELD_CUSTOM_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -155,6 +184,8 @@ def _modernize(raw: dict[str, Any]) -> dict[str, Any]:
     }
     if not out["description"]:
         del out["description"]
+    # Settings kept as Grafana had them (obs.author.passthrough.with_settings) go over everything else.
+    out.update(json_copy(raw.get(SETTINGS_KEY) or {}))
     return out
 
 
@@ -170,13 +201,18 @@ def number_panels(panels: list[dict[str, Any]]) -> list[dict[str, Any]]:
     taken = {p["id"] for p in flat if p.get("id") is not None}
     for panel in flat:
         if panel.get("id") is None:
-            digest = hashlib.sha256(f"{panel.get('type')}\0{panel.get('title')}".encode()).digest()
-            candidate = int.from_bytes(digest[:8], "big") % PANEL_ID_SPACE + 1
+            candidate = derived_panel_id(panel.get("type"), panel.get("title"))
             while candidate in taken:
                 candidate = candidate % PANEL_ID_SPACE + 1
             panel["id"] = candidate
             taken.add(candidate)
     return panels
+
+
+def derived_panel_id(kind: Any, title: Any) -> int:
+    """The id a panel of this type and title gets when none is taken (see number_panels)."""
+    digest = hashlib.sha256(f"{kind}\0{title}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % PANEL_ID_SPACE + 1
 
 
 def _panel(raw: dict[str, Any], path: str, plugin_version: str) -> dict[str, Any]:
@@ -186,6 +222,8 @@ def _panel(raw: dict[str, Any], path: str, plugin_version: str) -> dict[str, Any
     if raw.get("gridPos") is None:
         raise DashboardShapeError(path, "panel has no gridPos; lay panels out with obs.author.layout")
     grid = {key: raw["gridPos"][key] for key in ("h", "w", "x", "y")}
+    if raw.get(RAW_KEY):
+        return _raw_panel(raw, path, grid, plugin_version)
     if kind == "row":
         return {
             "collapsed": bool(raw.get("collapsed")),
@@ -195,6 +233,7 @@ def _panel(raw: dict[str, Any], path: str, plugin_version: str) -> dict[str, Any
                        for i, child in enumerate(raw.get("panels") or [])],
             "title": raw.get("title") or "",
             "type": "row",
+            **json_copy(raw.get(ROW_EXTRA_KEY) or {}),
         }
     datasource = _datasource(raw.get("datasource"), f"{path}.datasource")
     out: dict[str, Any] = {
@@ -222,6 +261,37 @@ def _panel(raw: dict[str, Any], path: str, plugin_version: str) -> dict[str, Any
     if raw.get("transformations"):
         out["transformations"] = raw["transformations"]
     return out
+
+
+def _raw_panel(raw: dict[str, Any], path: str, grid: dict[str, int], plugin_version: str) -> dict[str, Any]:
+    """A pass-through panel (obs.author.passthrough.raw_panel): as given, with the layout's place and id, and
+    the option defaults its plugin fills in when Grafana loads it."""
+    out = {key: json_copy(value) for key, value in raw.items() if key not in (RAW_KEY, "panels")}
+    out["gridPos"] = grid
+    if "panels" in raw:
+        out["panels"] = [_panel(child, f"{path}.panels[{i}]", plugin_version)
+                         for i, child in enumerate(raw.get("panels") or [])]
+    return fill_plugin_defaults(out)
+
+
+def fill_plugin_defaults(panel: dict[str, Any]) -> dict[str, Any]:
+    """What a panel plugin fills in when Grafana loads a panel (PanelModel.pluginLoaded: the plugin's option
+    defaults, and its custom field-config defaults), for the plugins PANEL_OPTION_DEFAULTS and
+    FIELD_CUSTOM_DEFAULTS know; a value the panel has wins. Changes `panel` in place and returns it."""
+    kind = panel.get("type")
+    if kind in PANEL_OPTION_DEFAULTS:
+        options = panel.get("options")
+        panel["options"] = _deep_merge(PANEL_OPTION_DEFAULTS[kind], options if isinstance(options, dict) else {})
+    if kind in FIELD_CUSTOM_DEFAULTS:
+        config = panel.get("fieldConfig")
+        if not isinstance(config, dict):
+            config = panel["fieldConfig"] = {"defaults": {}, "overrides": []}
+        defaults = config.get("defaults")
+        if not isinstance(defaults, dict):
+            defaults = config["defaults"] = {}
+        custom = defaults.get("custom")
+        defaults["custom"] = _deep_merge(FIELD_CUSTOM_DEFAULTS[kind], custom if isinstance(custom, dict) else {})
+    return panel
 
 
 def _datasource(value: Any, path: str) -> dict[str, str] | None:
@@ -320,6 +390,8 @@ def _prometheus_target(raw: dict[str, Any], ref_id: str, datasource: dict | None
 
 
 def _variable(raw: dict[str, Any], path: str) -> dict[str, Any]:
+    if raw.get(RAW_KEY):
+        return {key: json_copy(value) for key, value in raw.items() if key != RAW_KEY}
     kind = raw.get("type")
     current = raw.get("current") or {}
     base: dict[str, Any] = {

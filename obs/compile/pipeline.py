@@ -9,6 +9,7 @@ from pathlib import Path
 
 from obs.check.crossref import ProjectFiles, cross_reference
 from obs.check.files import check_artifact
+from obs.check.waivers import load_waivers
 from obs.compile.context import Context, Stage
 from obs.compile.dashboards import (
     check_dashboards_v2,
@@ -44,8 +45,9 @@ def cross_reference_stack(ctx: Context) -> None:
 
 def check_artifacts(ctx: Context) -> None:
     """Each compiled file against its schema and checks, exactly as `obs validate` checks it on disk."""
+    waivers = load_waivers(ctx.root)
     for artifact in ctx.artifacts:
-        ctx.problems += check_artifact(artifact.path, artifact.text, artifact.source)
+        ctx.problems += check_artifact(artifact.path, artifact.text, artifact.source, waivers)
 
 
 STAGES: tuple[Stage, ...] = (

@@ -438,3 +438,35 @@ def lint(root: Path, only: set[str] | None = None) -> tuple[list[Finding], int]:
             else:
                 findings.append(finding)
     return sorted(set(findings), key=lambda f: (f.file, f.path, f.rule, f.message)), excluded
+
+
+def lint_dashboard(root: Path, document: dict[str, Any], file: str) -> dict[tuple[Any, ...] | None, list[str]]:
+    """The findings for one dashboard that is not compiled yet (`obs import` lists them in the module it writes),
+    as `obs lint` would report them once it is: the project's compiled files around it, its exclusions
+    applied. Keyed by the JSON path of the panel each is about (None: the dashboard), as "[rule] message"."""
+    try:
+        ctx = load_context(root)
+        exclusions = load_exclusions(root)
+    except LintConfigError:
+        ctx, exclusions = LintContext(root=root), []
+    ctx.dashboards = {**{f: d for f, d in ctx.dashboards.items() if d.get("uid") != document.get("uid")},
+                      file: document}
+    found: dict[tuple[Any, ...] | None, list[str]] = {}
+    for lint_rule in RULES:
+        for finding in lint_rule.check(ctx):
+            if finding.file != file or any(e.matches(finding) for e in exclusions):
+                continue
+            key = _panel_key(finding.path)
+            text = f"[{finding.rule}] {finding.message}"
+            if text not in found.setdefault(key, []):
+                found[key].append(text)
+    return found
+
+
+def _panel_key(path: str) -> tuple[Any, ...] | None:
+    parts: list[Any] = [int(index) if index else key for key, index in re.findall(r"\.(\w+)|\[(\d+)\]", path)]
+    if parts[:1] != ["panels"] or len(parts) < 2:
+        return None
+    if len(parts) >= 4 and parts[2] == "panels" and isinstance(parts[3], int):
+        return tuple(parts[:4])
+    return tuple(parts[:2])

@@ -18,6 +18,7 @@ from helpers import REPO
 RANKS = {
     "obs.cli": 7,
     "obs.review": 6,
+    "obs.ingest": 6,
     "obs.deploy": 5,
     "obs.run": 5,
     "obs.compile": 4,

@@ -451,7 +451,7 @@ def test_with_v2_an_invalid_v2_form_fails_the_build_one_line_per_problem(project
     """A conversion that wrote an invalid spec (here: a panel without its vizConfig version) is caught by the
     v2 checks of the build, each problem on its own line. (The pipeline itself: a patched function is not an
     input a build cache could know about.)"""
-    import obs.compile.dashboards as stage
+    import obs.compile.dashboard_v2 as stage
     from obs.compile.pipeline import build
     from obs.core.errors import BuildError
 

@@ -1,0 +1,190 @@
+"""The round trip of `obs import`: a dashboard imported, then `obs build`, gives a dashboard whose semantic diff
+with the one imported is empty. For the project's own dashboards (the compiled files: byte for byte), and for
+dashboards the project did not write (Grafana 5, 7.5 and 11 exports, migrated as Grafana 13 migrates them).
+Each generated module passes ruff, and passes `obs lint` or lists each finding as a comment."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from obs.core.paths import dashboard_file
+
+from helpers import REPO, copy_project, run_obs
+from ingest.helpers_ingest import (
+    DATA,
+    FOREIGN,
+    compiled,
+    expected_document,
+    finding_listed,
+    lint_lines,
+    ruff_clean,
+    semantic_changes,
+)
+
+OWN = {
+    "obs-system-overview": "dashboards/system_overview.py",
+    "obs-evaluation-analytics": "dashboards/evaluation_analytics.py",
+    "obs-container-overview": "dashboards/container_overview.py",
+}
+
+
+@pytest.fixture(scope="module")
+def own_import(tmp_path_factory):
+    """A copy of the project whose dashboard modules were replaced by `obs import --force` of their compiled
+    files, then built."""
+    project = copy_project(tmp_path_factory.mktemp("own") / "project")
+    originals = {uid: (project / dashboard_file(uid)).read_bytes() for uid in OWN}
+    files = [str(project / dashboard_file(uid)) for uid in OWN]
+    imported = run_obs("import", "--root", str(project), "--force", *files)
+    assert imported.exit_code == 0, imported.output
+    built = run_obs("build", "--root", str(project), "--no-cache")
+    assert built.exit_code == 0, built.output
+    return project, originals, imported
+
+
+@pytest.mark.parametrize("uid", sorted(OWN))
+def test_the_projects_dashboards_build_back_byte_for_byte(own_import, uid):
+    project, originals, _ = own_import
+    assert (project / dashboard_file(uid)).read_bytes() == originals[uid]
+    import json
+
+    assert semantic_changes(json.loads(originals[uid]), compiled(project, uid)) == []
+
+
+@pytest.mark.parametrize("uid", sorted(OWN))
+def test_the_projects_dashboards_come_back_as_the_project_writes_them(own_import, uid):
+    """Builders, the shared frame, sections, catalog queries and thresholds: no pass-through at all."""
+    project, _, imported = own_import
+    source = (project / OWN[uid]).read_text()
+    assert "obs.author.passthrough" not in source
+    assert "platform_dashboard(" in source and "section(" in source and "gridPos" not in source
+    assert f"overwrote {OWN[uid]} <- " in imported.stdout
+    assert ruff_clean(project / OWN[uid]) == []
+
+
+def test_catalog_queries_and_thresholds_are_found(own_import):
+    project, _, _ = own_import
+    system = (project / OWN["obs-system-overview"]).read_text()
+    assert "target(q.host_cpu_usage(INSTANCE), \"{{instance}}\")" in system
+    assert "thresholds=t.HOST_CPU," in system and "thresholds=t.HOST_MEMORY," in system
+    assert "INSTANCE = 'instance=~\"$instance\"'" in system
+    assert "grafana.CONTAINER_OVERVIEW.path + \"?${__url_time_range}\"" in system
+    analytics = (project / OWN["obs-evaluation-analytics"]).read_text()
+    assert "q.latency_quantile(0.95, JOB, MODEL)" in analytics
+    assert "thresholds=t.EVALUATION_P95_SECONDS" in analytics
+    assert "tempo_traces(" in analytics and "textbox(" in analytics
+
+
+def test_the_projects_imported_modules_lint_clean(own_import):
+    project, _, _ = own_import
+    assert lint_lines(project) == []
+
+
+@pytest.fixture(scope="module")
+def foreign_import(tmp_path_factory):
+    project = copy_project(tmp_path_factory.mktemp("foreign") / "project")
+    for name in FOREIGN:
+        shutil.copy(DATA / name, project / name)
+    result = run_obs("import", "--root", str(project), *(str(project / name) for name in FOREIGN))
+    assert result.exit_code == 0, result.output
+    built = run_obs("build", "--root", str(project), "--no-cache")
+    assert built.exit_code == 0, built.output
+    return project, result
+
+
+@pytest.mark.parametrize("name", sorted(FOREIGN))
+def test_foreign_dashboards_build_back_to_what_grafana_would_hold(foreign_import, name):
+    project, _ = foreign_import
+    uid, _ = FOREIGN[name]
+    expected = expected_document(project, name)
+    built = compiled(project, uid)
+    assert semantic_changes(expected, built) == []
+    assert built == expected
+
+
+@pytest.mark.parametrize("name", sorted(FOREIGN))
+def test_foreign_modules_say_what_was_migrated_and_pass_ruff(foreign_import, name):
+    project, result = foreign_import
+    uid, version = FOREIGN[name]
+    [line] = [line for line in result.stdout.splitlines() if f"dashboard {uid!r}" in line]
+    module = project / line.split()[1]
+    source = module.read_text()
+    assert f"schemaVersion {version} -> 42 (Grafana's DashboardMigrator)" in source
+    assert ruff_clean(module) == []
+
+
+def test_foreign_modules_list_every_lint_finding_as_a_comment(foreign_import):
+    project, result = foreign_import
+    modules = {uid: project / line.split()[1] for line in result.stdout.splitlines() if line.startswith("wrote ")
+               for uid, _ in FOREIGN.values() if f"dashboard {uid!r}" in line}
+    findings = lint_lines(project)
+    assert findings, "the foreign dashboards break the project's lint rules: each finding must be listed"
+    for finding in findings:
+        uid = next(u for u in modules if f"dashboards/{u}.json" in finding)
+        assert finding_listed(modules[uid].read_text(), finding), finding
+
+
+def test_what_grafana_had_without_a_description_is_excluded_with_a_reason(foreign_import):
+    """The build refuses a panel without a description unless lint-exclusions.yml excludes it, with a reason."""
+    project, result = foreign_import
+    exclusions = (project / "lint-exclusions.yml").read_text()
+    assert 'rule: "panel-description"\n    dashboard: "host-metrics"\n    panel: "Uptime"' in exclusions
+    assert "excluded panel-description panel 'Uptime' in lint-exclusions.yml" in result.stdout
+    module = next(project / line.split()[1] for line in result.stdout.splitlines() if "'host-metrics'" in line)
+    assert "# excluded in lint-exclusions.yml: [panel-description] panel has no description" in module.read_text()
+
+
+def test_the_repository_is_untouched():
+    """The round trips ran on copies."""
+    assert not (REPO / "dashboards" / "host_metrics.py").exists()
+
+
+V2 = "worker-queues-grafana13.v2.json"
+
+
+def test_a_v2_resource_builds_back_to_the_dashboard_it_describes(project):
+    """A dashboard saved by Grafana 13 in schema v2 (dynamic dashboards) and exported as a
+    dashboard.grafana.app/v2 resource: read back into the classic model as Grafana converts it
+    (obs.compile.dashboard_v2.from_v2_spec), adapted, generated, built."""
+    shutil.copy(DATA / V2, project / V2)
+    result = run_obs("import", "--root", str(project), str(project / V2))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"wrote dashboards/worker_queues.py <- {V2}: dashboard 'worker-queues' "
+                                    "'Worker queues', 5 panels")
+    built = run_obs("build", "--root", str(project))
+    assert built.exit_code == 0, built.output
+    expected = expected_document(project, V2)
+    document = compiled(project, "worker-queues")
+    assert semantic_changes(expected, document) == [] and document == expected
+    # What the resource said: rows of grids, its queries on another Grafana's Prometheus, now the project's.
+    assert [p["title"] for p in document["panels"] if p["type"] == "row"] == ["Now", "Over time"]
+    assert {t["datasource"]["uid"] for p in document["panels"] for t in p.get("targets") or []} == {"obs-prometheus"}
+    source = (project / "dashboards/worker_queues.py").read_text()
+    assert f"imported by `obs import` from {V2} (dashboard.grafana.app/v2 resource)" in source
+    assert "- datasource 'P1809F7CD0C75ACF3' (prometheus) -> the provisioned obs-prometheus" in source
+    assert ruff_clean(project / "dashboards/worker_queues.py") == []
+
+
+def test_panels_that_do_not_flow_like_sections_keep_their_places(project):
+    """After a collapsed row Grafana puts the next row right below it; sections would leave room for the
+    collapsed panels. Such a dashboard is written with each panel at its place (layout.at), rows as
+    pass-through, and still builds back."""
+    document = json.loads((DATA / "gateway-grafana7.json").read_text())
+    document["panels"].append({"collapsed": False, "datasource": None, "gridPos": {"h": 1, "w": 24, "x": 0, "y": 15},
+                               "id": 24, "panels": [], "title": "Later", "type": "row"})
+    document["panels"].append({**document["panels"][3], "id": 26, "title": "Gateway up (again)",
+                               "gridPos": {"h": 5, "w": 6, "x": 6, "y": 16}})
+    (project / "later.json").write_text(json.dumps(document))
+    result = run_obs("import", "--root", str(project), str(project / "later.json"))
+    assert result.exit_code == 0, result.output
+    source = (project / "dashboards/api_gateway_ops.py").read_text()
+    assert "at(" in source and "section(" not in source
+    assert 'raw_panel("row", "Later", panel_id=24, datasource=grafana.PROMETHEUS.ref(), extra={"collapsed": False})' \
+        in source
+    assert run_obs("build", "--root", str(project)).exit_code == 0
+    expected = expected_document(project, project / "later.json")
+    assert semantic_changes(expected, compiled(project, "gateway-ops")) == []
+    assert compiled(project, "gateway-ops") == expected
