@@ -149,6 +149,15 @@ class ApisStore:
             return None
         return self.dashboard(self._object(answer, "Dashboard", uid, "GET", path))
 
+    def resolve(self, live: LiveDashboard) -> LiveDashboard:
+        """A dashboard whose conversion to the version read failed comes with an empty spec and
+        status.conversion.failed (Grafana answers 200, never an error: apps/dashboard/pkg/migration/conversion);
+        "the caller should instead fetch the stored version", which is what this does."""
+        if not live.conversion_error or not live.stored_version or live.stored_version == live.read_version:
+            return live
+        stored = self.get_dashboard(live.uid, live.stored_version)
+        return stored if stored is not None else live
+
     def stored_object(self, live: LiveDashboard) -> dict[str, Any]:
         """The object at the version Grafana stores it in (what a backup holds): read again when what obs read
         was Grafana's conversion of it."""

@@ -188,6 +188,14 @@ class Sync:
                     reads.dashboards = {uid: result for uid in self.desired.dashboards}
                 else:
                     found, reads.pages = result
+                    # what obs may write or prune, read again at its stored version where Grafana could not
+                    # convert it (rare: one GET each)
+                    relevant = [d for d in found if d.conversion_error and (
+                        d.uid in self.desired.dashboards or d.folder_uid == folder_uid)]
+                    again = {d.uid: pool.submit(self._catch, self.store.resolve, d) for d in relevant}
+                    resolved = {uid: future.result() for uid, future in again.items()}
+                    found = [d if not isinstance(resolved.get(d.uid), LiveDashboard) else resolved[d.uid]
+                             for d in found]
                     reads.listing = found
                     by_uid = {d.uid: d for d in found}
                     reads.dashboards = {uid: by_uid.get(uid) for uid in self.desired.dashboards}

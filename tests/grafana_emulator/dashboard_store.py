@@ -93,8 +93,13 @@ class DashboardStoreMixin:
             return spec, None  # not copied: every reply is serialised before the lock is released
         try:
             if stored_version in CLASSIC and version in CLASSIC:
-                converted = copy.deepcopy(spec)  # Convert_V0_to_V1beta1: spec copied, then migrated
-                converted["schemaVersion"] = max(int(converted.get("schemaVersion") or 0), LATEST_SCHEMA_VERSION)
+                # Convert_V0_to_V1beta1: the spec copied, then migrated to the latest schemaVersion. The emulator
+                # runs no migration: a spec already at the latest one is what Grafana answers, an older one is
+                # answered as a failed conversion (Grafana would migrate it), not as a wrong spec
+                converted = spec
+                if int(spec.get("schemaVersion") or 0) < LATEST_SCHEMA_VERSION:
+                    raise ValueError(f"schema_version_migration_error: the emulator does not run Grafana's schema "
+                                     f"migrations (schemaVersion {spec.get('schemaVersion')})")
             elif stored_version in CLASSIC and version in V2:
                 converted = v1_to_v2(spec)
             elif stored_version in V2 and version in CLASSIC:
@@ -218,7 +223,9 @@ class DashboardStoreMixin:
             if isinstance(legacy_id, int | float) and not isinstance(legacy_id, bool) and legacy_id > 0:
                 labels[k8s.LABEL_INTERNAL_ID] = str(int(legacy_id))
             if version != "v0alpha1" and int(spec.get("schemaVersion") or 0) < LATEST_SCHEMA_VERSION:
-                spec["schemaVersion"] = LATEST_SCHEMA_VERSION
+                # migration.Migrate to schemaversion.LATEST_VERSION: not emulated (see _spec_at); such a write
+                # is refused below, as a migration error is in Strict mode
+                spec["__emulator_unmigrated__"] = spec.get("schemaVersion")
         elif not (spec.get("layout") or {}).get("kind"):
             spec["layout"] = {"kind": "GridLayout", "spec": {}}
         return spec
@@ -228,6 +235,11 @@ class DashboardStoreMixin:
         # pkg/registry/apis/dashboard/mutate.go getFieldValidationMode (empty = Strict) + register.go
         # validateCreate/validateUpdate: schema errors are 422 Invalid in Strict mode, then
         # DashboardServiceImpl.ValidateBasicDashboardProperties (400 BadRequest; the title is not trimmed)
+        if "__emulator_unmigrated__" in spec:
+            # mutate.go: a failed migration is 422 Invalid in Strict mode (the emulator fails every one)
+            return k8s.invalid(f"Dashboard.{k8s.DASHBOARD_GROUP}", name, [{
+                "field": "spec", "message": "the emulator does not run Grafana's schema migrations (schemaVersion "
+                f"{spec['__emulator_unmigrated__']} < {LATEST_SCHEMA_VERSION})"}])
         if version in V2 and field_validation in ("", "Strict"):
             errors = sorted(_v2_validator().iter_errors(spec), key=lambda e: list(e.absolute_path))
             if errors:

@@ -334,3 +334,12 @@ def test_datasource_update_with_an_old_version_is_a_conflict(grafana):
     code, body = call(grafana, "PUT", "/api/datasources/uid/p", {"name": "P", "type": "prometheus", "version": 1})
     assert code == 409 and body["message"] == ("Datasource has already been updated by someone else. Please reload "
                                                "and try again")
+
+
+def test_a_failed_conversion_is_a_200_with_an_empty_spec(grafana):
+    grafana.add_dashboard({"uid": "old", "title": "No schemaVersion", "tags": ["x"]})  # stored as v0alpha1
+    code, obj = call(grafana, "GET", f"{DASH}/old")
+    assert code == 200 and obj["spec"] == {}
+    assert obj["status"]["conversion"]["failed"] is True and obj["status"]["conversion"]["storedVersion"] == "v0alpha1"
+    code, stored = call(grafana, "GET", "/apis/dashboard.grafana.app/v0alpha1/namespaces/default/dashboards/old")
+    assert stored["spec"]["tags"] == ["x"] and stored["status"] == {}  # "fetch the stored version instead"
