@@ -68,6 +68,9 @@ class InspectionMixin:
             if self.k8s:
                 rec["title"] = str(dashboard.get("title") or "")  # 13.x does not trim
                 rec["spec"] = self._mutate(api_version, classic_spec(dict(data, title=rec["title"])), {})
+                if "__emulator_unmigrated__" in rec["spec"]:
+                    raise ValueError("the emulator stores v1 dashboards at schemaVersion 42 only (it runs no "
+                                     "migration): seed an older one as v0alpha1, as /api stores it")
                 if api_version in V2:
                     rec["spec"] = v1_to_v2(rec["spec"])
                 rec["api_version"] = api_version
