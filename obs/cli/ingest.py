@@ -21,7 +21,7 @@ from obs.cli.output import fail, plural, report_problems
 @click.option("--force", is_flag=True, help="Overwrite a module under dashboards/ that exists.")
 @grafana_options
 def import_command(project, files: tuple[Path, ...], uids: tuple[str, ...], folders: tuple[str, ...], force: bool,
-                   grafana_url, token, user, password, insecure, timeout, retries, concurrency) -> None:
+                   grafana_url, token, user, password, insecure, timeout, retries, concurrency, api) -> None:
     """Write one module under dashboards/ for each dashboard of FILES (dashboard JSON of any schemaVersion, an
     /api/dashboards/uid answer, a dashboard.grafana.app v1 or v2 resource) and of --uid / --folder.
 
@@ -58,7 +58,7 @@ def import_command(project, files: tuple[Path, ...], uids: tuple[str, ...], fold
             problems.append(error.problem)
     instance = None
     if uids or folders:
-        target = grafana_target(grafana_url, token, user, password, insecure, timeout, retries)
+        target = grafana_target(grafana_url, token, user, password, insecure, timeout, retries, api)
         from obs.deploy.client import GrafanaError
         from obs.ingest.live import read_live
 

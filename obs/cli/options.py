@@ -38,7 +38,7 @@ def project_option(function: F) -> F:
 
 
 def grafana_options(function: F) -> F:
-    """--grafana-url, --token, --user, --password, --insecure, --timeout, --retries, --concurrency.
+    """--grafana-url, --token, --user, --password, --insecure, --timeout, --retries, --concurrency, --api.
 
     Secrets are never shown: no defaults printed, only the environment variable named."""
     options = [
@@ -55,6 +55,9 @@ def grafana_options(function: F) -> F:
                      help="Retries, with exponential backoff, on connection errors, timeouts, 429 and 5xx."),
         click.option("--concurrency", type=click.IntRange(min=1, max=64), default=8, show_default=True,
                      help="Requests in flight at once (independent objects only)."),
+        click.option("--api", type=click.Choice(["auto", "apis", "legacy"]), default="auto", show_default=True,
+                     help="Dashboards and folders through Grafana 13's /apis (dashboard.grafana.app, "
+                          "folder.grafana.app) or the legacy /api; auto asks the server (GET /apis)."),
     ]
     for option in reversed(options):
         function = option(function)
@@ -62,12 +65,13 @@ def grafana_options(function: F) -> F:
 
 
 def grafana_target(grafana_url: str | None, token: str | None, user: str | None, password: str | None,
-                   insecure: bool, timeout: float, retries: int) -> Any:
-    """The obs.deploy.target.Target the options describe; a usage error (exit 2) when they cannot work."""
+                   insecure: bool, timeout: float, retries: int, api: str = "auto", *,
+                   usage_code: int = exit_codes.USAGE) -> Any:
+    """The obs.deploy.target.Target the options describe; a usage error when they cannot work."""
     from obs.deploy.target import UsageError, make_target
 
     try:
         return make_target(grafana_url or "", token, user, password, insecure=insecure, timeout=timeout,
-                           retries=retries)
+                           retries=retries, api=api)
     except UsageError as error:
-        fail(str(error), exit_codes.USAGE)
+        fail(str(error), usage_code)

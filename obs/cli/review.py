@@ -44,7 +44,7 @@ def render(report, output_format: str, name_only: bool = False) -> str:
 @click.pass_context
 def diff(ctx: click.Context, project, base: str | None, live: bool, grafana_url: str | None, token: str | None,
          user: str | None, password: str | None, insecure: bool, timeout: float, retries: int, concurrency: int,
-         output_format: str, name_only: bool, preview_dir: Path | None) -> None:
+         api: str, output_format: str, name_only: bool, preview_dir: Path | None) -> None:
     """What the working tree changes in the compiled dashboards, rules and routes, by meaning; or, with
     --grafana-url, what a push would change in Grafana.
 
@@ -55,7 +55,8 @@ def diff(ctx: click.Context, project, base: str | None, live: bool, grafana_url:
     if live:
         if base is not None or preview_dir is not None:
             fail("a diff against Grafana takes no --base or --preview", exit_codes.DIFF_ERROR)
-        target = grafana_target(grafana_url, token, user, password, insecure, timeout, retries)
+        target = grafana_target(grafana_url, token, user, password, insecure, timeout, retries, api,
+                                usage_code=exit_codes.DIFF_ERROR)
         _live_diff(project, target, concurrency, output_format, name_only)
         return
     from obs.review.revision import RevisionError, compare_with_revision
@@ -85,7 +86,7 @@ def _live_diff(project, target, concurrency: int, output_format: str, name_only:
         report_problems(error.problems, "nothing compared")
         raise SystemExit(exit_codes.DIFF_ERROR) from None
     try:
-        comparison = compare_with_grafana(target, desired, concurrency=concurrency)
+        comparison = compare_with_grafana(target, desired, concurrency=concurrency, schema=project.dashboard_schema)
     except GrafanaError as error:
         fail(str(error), exit_codes.DIFF_ERROR)
     if comparison.failure:

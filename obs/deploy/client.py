@@ -1,22 +1,33 @@
-"""A small, careful layer over grafana-client for `obs push` and `obs diff --grafana-url`.
+"""A small, careful HTTP layer for `obs push` and `obs diff --grafana-url`, over the session and credentials
+grafana-client sets up.
 
-What it adds to grafana-client 5.1.4 (which has no retries and hides response headers):
+Why not grafana-client's own request runner: it follows redirects (a 302 to a login page turns a POST into a
+GET that answers 200 HTML), returns a text answer as a string where a JSON object was expected, hides the
+response headers (Retry-After, Location) and only knows `/api`. obs sends through the client's session and auth
+itself, and adds:
 
-* URL handling: `https://host/grafana` and `https://host/grafana/` both work (grafana-client needs the
-  trailing slash for a sub-path); credentials embedded in the URL are moved out of it.
-* Retries with exponential backoff and jitter on connection errors, timeouts, 429 (honouring
-  Retry-After) and 5xx. Every request `obs push` makes is safe to repeat; see `obs/push.py` for why.
-* One client per thread (a thread pool runs independent requests), with a request/write count.
-* Errors as one line of text, classified (`GrafanaError.kind`) so the caller can tell "bad token" from
-  "not a Grafana" from "unreachable". Every message goes through `redact`, so the token or password
-  never reaches the terminal, even inside an exception's text.
+* URL handling: `https://host/grafana` and `https://host/grafana/` both work; credentials embedded in the URL are
+  moved out of it (percent-decoded).
+* No redirect is ever followed. A redirect is an error naming where it points; at the first request it means
+  "use that URL".
+* An answer is used only when it is JSON. A 2xx answer that is HTML or empty is an error for that object.
+* Retries with exponential backoff and jitter on timeouts, dropped connections, 429 (honouring Retry-After) and
+  5xx; a refused connection or a name that does not resolve stops at once. After WRITE_5XX_LIMIT write answers
+  in a row that are 5xx the push stops: Grafana is down, retrying every object would only hammer it.
+* One session per thread (a thread pool runs independent requests), with request, write and retry counts.
+* Errors as one line of text, classified (`GrafanaError.kind`) so the caller can tell "bad token" from "not a
+  Grafana" from "unreachable". Every message goes through `redact` with every form of the credential obs sends
+  (as given, URL-quoted, base64 in a Basic header), so it never reaches the terminal.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import random
 import re
+import socket
 import threading
 import time
 import warnings
@@ -26,7 +37,6 @@ from urllib.parse import urlsplit
 
 import niquests
 from grafana_client import GrafanaApi
-from grafana_client.client import GrafanaException, GrafanaTimeoutError
 
 from obs.core.redact import redact
 from obs.deploy.target import Target, redact_url
@@ -49,16 +59,19 @@ class RetryPolicy:
 
 # Tests shrink this (monkeypatch) so a burst of 503s costs milliseconds, not seconds.
 DEFAULT_BACKOFF = 0.5
+# Write answers in a row that were 5xx (retries included) before the push stops: two objects' worth of retries.
+WRITE_5XX_LIMIT = 10
 
 
 class GrafanaError(Exception):
     """A request failed for good (after any retries). `kind` says what the caller should make of it:
 
-    unauthorized (401), forbidden (403), not_found (404), conflict (409/412), client (other 4xx),
-    server (5xx), unreachable (connection refused, DNS, dropped connection), tls, timeout, not_grafana.
+    unauthorized (401), forbidden (403), not_found (404), conflict (409/412), client (other 4xx), server (5xx),
+    unreachable (connection refused or dropped), dns, tls, timeout, not_grafana, redirect (a 3xx, never followed),
+    not_json (a 2xx that is not JSON, or not the JSON expected), down (too many 5xx writes in a row).
     """
 
-    FATAL = {"unauthorized", "forbidden", "unreachable", "tls", "timeout", "not_grafana"}
+    FATAL = {"unauthorized", "forbidden", "unreachable", "dns", "tls", "timeout", "not_grafana", "down"}
 
     def __init__(self, kind: str, message: str, *, status: int | None = None, method: str = "", path: str = "",
                  response: Any = None) -> None:
@@ -80,12 +93,38 @@ class GrafanaError(Exception):
             return str(self.response.get("message") or "")
         return ""
 
+    @property
+    def reason(self) -> str:
+        """A Kubernetes Status's reason (Conflict, AlreadyExists, NotFound, Invalid...), "" otherwise."""
+        if isinstance(self.response, dict) and self.response.get("kind") == "Status":
+            return str(self.response.get("reason") or "")
+        return ""
+
 
 RETRYABLE_STATUS = {429} | set(range(500, 600))
 
 
+@dataclass
+class Answer:
+    status: int
+    text: str  # the raw body (for messages: HTML pages, plain text)
+    content_type: str
+    location: str
+    headers: Any
+
+    @functools.cached_property
+    def body(self) -> Any:
+        """The parsed JSON, or None when the body is empty or not JSON."""
+        if not self.text.strip():
+            return None
+        try:
+            return json.loads(self.text)
+        except ValueError:
+            return None
+
+
 class Grafana:
-    """Thread-safe request runner over grafana-client, one session per thread."""
+    """Thread-safe request runner, one session per thread."""
 
     def __init__(self, target: Target, *, policy: RetryPolicy | None = None, pool_size: int = 10) -> None:
         self.target = target
@@ -93,52 +132,43 @@ class Grafana:
         self.pool_size = pool_size
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._clients: list[GrafanaApi] = []
+        self._clients: list[Any] = []
         self.requests = 0
         self.writes = 0
         self.retried = 0
-        parts = urlsplit(target.url)
-        self._parts = parts
+        self._write_5xx = 0
+        self._down: GrafanaError | None = None
+        self._parts = urlsplit(target.url)
+        self.root = target.url  # no trailing slash
         if target.insecure:
             warnings.filterwarnings("ignore", message=".*[Uu]nverified HTTPS request.*")
 
     # ------------------------------------------------------------------ plumbing
 
-    def _client(self) -> GrafanaApi:
-        api = getattr(self._local, "api", None)
-        if api is None:
+    def _client(self) -> Any:
+        client = getattr(self._local, "client", None)
+        if client is None:
             prefix = self._parts.path.strip("/")
-            api = GrafanaApi(
+            client = GrafanaApi(
                 auth=self.target.credential,
                 host=self._parts.hostname,
                 port=self._parts.port,
-                # grafana-client builds "{protocol}://{host}/{prefix}api": a sub-path needs its slash
                 url_path_prefix=f"{prefix}/" if prefix else "",
                 protocol=self._parts.scheme,
                 verify=not self.target.insecure,
                 timeout=self.target.timeout,
                 session_pool_size=self.pool_size,
-            )
-            api.client.s.hooks["response"].append(self._remember_response)
-            self._local.api = api
+            ).client
+            self._local.client = client
             with self._lock:
-                self._clients.append(api)
-        return api
-
-    def _remember_response(self, response: Any, **_: Any) -> Any:
-        # grafana-client raises from the parsed body only; keep the headers for Retry-After.
-        self._local.headers = getattr(response, "headers", None) or {}
-        # Called once per hop, before niquests follows a redirect (the final response's .history is set later)
-        if getattr(response, "is_redirect", False):
-            self._local.redirected = True
-        self._local.final_url = str(getattr(response, "url", "") or "")
-        return response
+                self._clients.append(client)
+        return client
 
     def close(self) -> None:
         with self._lock:
-            for api in self._clients:
+            for client in self._clients:
                 with contextlib.suppress(Exception):  # closing is best effort
-                    api.client.s.close()
+                    client.s.close()
             self._clients.clear()
 
     def __enter__(self) -> Grafana:
@@ -147,8 +177,92 @@ class Grafana:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _retry_after(self) -> float | None:
-        headers = getattr(self._local, "headers", None) or {}
+    def _send(self, method: str, path: str, json_body: Any, params: dict[str, Any] | None) -> Answer:
+        client = self._client()
+        response = client.s.request(method, self.root + path, json=json_body, params=params, auth=client.auth,
+                                    verify=client.verify, timeout=client.timeout, allow_redirects=False)
+        text = (response.content or b"").decode("utf-8", errors="replace")
+        headers = response.headers or {}
+        return Answer(int(response.status_code or 0), text, str(headers.get("Content-Type", "") or ""),
+                      str(headers.get("Location", "") or ""), headers)
+
+    # ------------------------------------------------------------------ requests
+
+    def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
+                retry: bool = True, raw: bool = False) -> Any:
+        """`path` below the Grafana URL ("/api/health", "/apis/..."). Returns the parsed JSON (with `raw`, the
+        2xx Answer itself, parsed by the caller when it needs it); raises GrafanaError. A 2xx answer that is not
+        JSON is an error (kind not_json)."""
+        write = method not in ("GET", "HEAD")
+        attempts = 1 + (self.policy.retries if retry else 0)
+        last: GrafanaError | None = None
+        for attempt in range(1, attempts + 1):
+            if write and self._down is not None:
+                raise self._down
+            with self._lock:
+                self.requests += 1
+                if write:
+                    self.writes += 1
+                if attempt > 1:
+                    self.retried += 1
+            retry_after = None
+            try:
+                answer = self._send(method, path, json, params)
+            except niquests.exceptions.RequestException as error:
+                last = self._classify_transport(error, method, path)
+            else:
+                if write:
+                    self._count_write(answer.status, method, path, answer)
+                if 200 <= answer.status < 300:
+                    if raw:
+                        return answer
+                    if answer.status == 204 or not answer.text.strip() and method == "DELETE":
+                        return None
+                    if answer.body is None:
+                        raise GrafanaError("not_json", self._say(
+                            f"{self._where(method, path)} answered {answer.status} with "
+                            f"{_kind_of(answer)}, not JSON (a proxy or a login page in front of Grafana?)"),
+                            status=answer.status, method=method, path=path, response=answer.text)
+                    return answer.body
+                last = self._classify_status(answer, method, path)
+                if answer.status == 429:
+                    retry_after = self._retry_after(answer.headers)
+            if write and self._down is not None:
+                raise self._down
+            retryable = last.kind == "timeout" or (last.kind == "unreachable" and "dropped" in str(last)) or (
+                last.status in RETRYABLE_STATUS)
+            if not retryable or attempt == attempts:
+                raise last
+            time.sleep(self.policy.delay(attempt, retry_after))
+        assert last is not None
+        raise last
+
+    def _count_write(self, status: int, method: str, path: str, answer: Answer) -> None:
+        with self._lock:
+            if status >= 500:
+                self._write_5xx += 1
+                if self._write_5xx >= WRITE_5XX_LIMIT and self._down is None:
+                    detail = _body_message(answer.body if answer.body is not None else answer.text)
+                    self._down = GrafanaError("down", self._say(
+                        f"Grafana answered {self._write_5xx} writes in a row with 5xx (the last: "
+                        f"{self._where(method, path)} answered {status}{': ' + detail if detail else ''}): "
+                        "the push stopped, the rest is not attempted"), status=status, method=method, path=path)
+            else:
+                self._write_5xx = 0
+
+    def get_or_none(self, path: str, **kwargs: Any) -> Any:
+        """GET, with 404 as None."""
+        try:
+            return self.request("GET", path, **kwargs)
+        except GrafanaError as error:
+            if error.kind == "not_found":
+                return None
+            raise
+
+    def _where(self, method: str, path: str) -> str:
+        return f"{method} {self._parts.path}{path}"
+
+    def _retry_after(self, headers: Any) -> float | None:
         value = headers.get("Retry-After") if hasattr(headers, "get") else None
         if value is None:
             return None
@@ -162,59 +276,16 @@ class Grafana:
             except (TypeError, ValueError):
                 return None
 
-    # ------------------------------------------------------------------ requests
-
-    def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
-                retry: bool = True) -> Any:
-        """`path` is below /api (e.g. "/dashboards/uid/x"). Returns the parsed body; raises GrafanaError."""
-        attempts = 1 + (self.policy.retries if retry else 0)
-        last: GrafanaError | None = None
-        for attempt in range(1, attempts + 1):
-            self._local.headers = {}
-            self._local.redirected = False
-            with self._lock:
-                self.requests += 1
-                if method != "GET":
-                    self.writes += 1
-                if attempt > 1:
-                    self.retried += 1
-            try:
-                runner = getattr(self._client().client, method)
-                return runner(path, json=json, params=params)
-            except GrafanaException as error:
-                last = self._classify_grafana(error, method, path)
-            except niquests.exceptions.RequestException as error:
-                last = self._classify_transport(error, method, path)
-            retryable = last.kind in ("unreachable", "timeout") or (last.status in RETRYABLE_STATUS)
-            if not retryable or attempt == attempts:
-                raise last
-            time.sleep(self.policy.delay(attempt, self._retry_after() if last.status == 429 else None))
-        assert last is not None
-        raise last
-
-    def get_or_none(self, path: str, **kwargs: Any) -> Any:
-        """GET, with 404 as None."""
-        try:
-            return self.request("GET", path, **kwargs)
-        except GrafanaError as error:
-            if error.kind == "not_found":
-                return None
-            raise
-
-    def _where(self, method: str, path: str) -> str:
-        return f"{method} {self._parts.path}/api{path}"
-
-    def _classify_grafana(self, error: GrafanaException, method: str, path: str) -> GrafanaError:
+    def _classify_status(self, answer: Answer, method: str, path: str) -> GrafanaError:
         where = self._where(method, path)
-        if isinstance(error, GrafanaTimeoutError) or error.status_code == 0:
-            cause = error.__cause__
-            if isinstance(cause, niquests.exceptions.RequestException) and not isinstance(
-                    cause, niquests.exceptions.Timeout):
-                return self._classify_transport(cause, method, path)
-            return GrafanaError("timeout", self._say(f"no answer from Grafana within {self.target.timeout:g} s "
-                                                     f"({where})"), method=method, path=path)
-        status = int(error.status_code)
-        body = error.response
+        status = answer.status
+        if 300 <= status < 400:
+            target = redact_url(answer.location) if answer.location else "no Location"
+            return GrafanaError("redirect", self._say(
+                f"{where} answered {status}, a redirect to {target}: obs never follows a redirect (a proxy or a "
+                "login page in front of Grafana?)"), status=status, method=method, path=path,
+                response=answer.location)
+        body = answer.body if answer.body is not None else answer.text
         detail = _body_message(body)
         kind = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 412: "conflict"}.get(
             status, "server" if status >= 500 else "client")
@@ -227,7 +298,9 @@ class Grafana:
 
     def _classify_transport(self, error: Exception, method: str, path: str) -> GrafanaError:
         text = str(error)
-        host = f"{self._parts.hostname}:{self._parts.port or (443 if self._parts.scheme == 'https' else 80)}"
+        host = self._parts.hostname or ""
+        address = f"{host}:{self._parts.port or (443 if self._parts.scheme == 'https' else 80)}"
+        causes = _causes(error)
         if isinstance(error, niquests.exceptions.SSLError):
             reason = _first(r"\[SSL: [A-Z_]+\] ([^('\"]+)", text) or _first(r"(certificate verify failed[^'\")]*)",
                                                                               text) or "handshake failed"
@@ -237,53 +310,38 @@ class Grafana:
         if isinstance(error, niquests.exceptions.Timeout):
             return GrafanaError("timeout", self._say(f"no answer from Grafana within {self.target.timeout:g} s "
                                                      f"({self._where(method, path)})"), method=method, path=path)
+        gai = next((c for c in causes if isinstance(c, socket.gaierror)), None)
+        if gai is not None or any(type(c).__name__ == "NameResolutionError" for c in causes):
+            reason = (str(gai).split(":")[0] if gai is not None else "") or "the name does not resolve"
+            return GrafanaError("dns", self._say(f"cannot resolve the host name {host!r} of {self.target.url} (DNS: "
+                                                 f"{reason.strip()})"), method=method, path=path)
+        if any(isinstance(c, ConnectionRefusedError) for c in causes):
+            return GrafanaError("unreachable", self._say(f"cannot reach Grafana at {address}: Connection refused"),
+                                method=method, path=path)
         reason = _first(r"\[Errno -?\d+\] ([^'\")]+)", text)
-        if not reason and re.search(r"RemoteDisconnected|aborted|closed|reset|EOF", text, re.I):
+        if not reason and re.search(r"RemoteDisconnected|aborted|closed|reset|EOF|ProtocolError", text, re.I):
             reason = "connection dropped without a response"
-        return GrafanaError("unreachable", self._say(f"cannot reach Grafana at {host}: {(reason or text).strip()}"),
+        return GrafanaError("unreachable", self._say(f"cannot reach Grafana at {address}: "
+                                                     f"{(reason or 'connection failed').strip()}"),
                             method=method, path=path)
 
     def _say(self, text: str) -> str:
         return redact(" ".join(text.split()), self.target.secrets)
 
-    # ------------------------------------------------------------------ preflight
 
-    def check(self) -> dict[str, Any]:
-        """Is this a Grafana, and do the credentials work? Returns {version, ...}; raises GrafanaError."""
-        try:
-            health = self.request("GET", "/health")
-        except GrafanaError as error:
-            if error.kind in ("not_found", "client", "unauthorized", "forbidden"):
-                raise GrafanaError("not_grafana", self._say(
-                    f"{self.target.url} is not a Grafana URL: GET {self._parts.path}/api/health answered "
-                    f"{error.status} (is the sub-path right?)"), status=error.status) from None
-            raise
-        moved = getattr(self._local, "final_url", "") if getattr(self._local, "redirected", False) else ""
-        if moved:
-            # niquests follows redirects, turning a POST into a GET on 301/302: never write through one.
-            target = redact_url(moved).split("/api/health")[0]
-            raise GrafanaError("not_grafana", self._say(
-                f"{self.target.url} redirects to {target}: use that URL"))
-        if not isinstance(health, dict) or "database" not in health:
-            raise GrafanaError("not_grafana", self._say(
-                f"{self.target.url} is not a Grafana URL: GET {self._parts.path}/api/health did not answer "
-                "Grafana's health JSON (is the sub-path right?)"))
-        try:
-            settings = self.request("GET", "/frontend/settings")
-        except GrafanaError as error:
-            if error.kind == "unauthorized":
-                what = "token" if isinstance(self.target.credential, str) else "user name or password"
-                detail = error.grafana_message or "Unauthorized"
-                raise GrafanaError("unauthorized", self._say(
-                    f"Grafana at {self.target.url} rejected the {what} (401 {detail})"), status=401) from None
-            if error.kind == "not_found":
-                raise GrafanaError("not_grafana", self._say(
-                    f"{self.target.url} is not a Grafana URL: GET {self._parts.path}/api/frontend/settings "
-                    "answered 404"), status=404) from None
-            raise
-        build = settings.get("buildInfo", {}) if isinstance(settings, dict) else {}
-        return {"version": build.get("version") or health.get("version") or "unknown",
-                "database": health.get("database")}
+def _causes(error: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in seen and len(seen) < 10:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+        if current is None and seen[-1].args and isinstance(seen[-1].args[-1], BaseException):
+            current = seen[-1].args[-1]
+    for item in list(seen):  # urllib3 keeps the underlying error in .reason
+        reason = getattr(item, "reason", None)
+        if isinstance(reason, BaseException) and reason not in seen:
+            seen += _causes(reason)
+    return seen
 
 
 def _first(pattern: str, text: str) -> str:
@@ -291,10 +349,18 @@ def _first(pattern: str, text: str) -> str:
     return match.group(1) if match else ""
 
 
+def _kind_of(answer: Answer) -> str:
+    if not answer.text.strip():
+        return "an empty body"
+    return answer.content_type.split(";")[0] or "a body of unknown type"
+
+
 def _body_message(body: Any) -> str:
     if isinstance(body, dict):
         message = str(body.get("message") or "")
         status = body.get("status")
+        if body.get("kind") == "Status":  # a Kubernetes Status: status is Success/Failure, the reason says more
+            return message
         return f"{message} ({status})" if status and message else message
     if isinstance(body, str):
         text = re.sub(r"<[^>]+>", " ", body)

@@ -15,6 +15,8 @@ from obs.diff.values import deep_changes, fmt
 
 # Fields Grafana sets on save (pkg/services/dashboards: id, version; `uid` is ours and stable).
 SERVER_FIELDS = ("id", "version")
+# Not in a /apis spec at all (the admission hook strips them; the uid is metadata.name): never compared
+IDENTITY_FIELDS = ("id", "uid", "version")
 # Every obs save carries this version message, with the hash of the JSON it saved.
 MESSAGE_PREFIX = "obs push"
 MARKER = re.compile(r"^obs push\b.*\bcontent=sha256:([0-9a-f]{16})\b")
@@ -43,9 +45,10 @@ def content_hash(document: dict[str, Any]) -> str:
 
 
 def same_dashboard(live: dict[str, Any], compiled: dict[str, Any]) -> bool:
-    """Equal but for server fields. Python's == already treats 5 and 5.0 alike, and runs in C: no copy."""
-    return ({k: v for k, v in live.items() if k not in SERVER_FIELDS}
-            == {k: v for k, v in compiled.items() if k not in SERVER_FIELDS})
+    """Equal but for the fields Grafana sets or keeps outside the spec. Python's == already treats 5 and 5.0
+    alike, and runs in C: no copy."""
+    return ({k: v for k, v in live.items() if k not in IDENTITY_FIELDS}
+            == {k: v for k, v in compiled.items() if k not in IDENTITY_FIELDS})
 
 
 def datasource_fields(datasource: dict[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ class Item:
     version: int | None = None
     live: Any = field(default=None, repr=False)  # the live object as read (for diffs; not reported)
     folder: str = ""  # the live dashboard's folder uid, when it is not the obs folder
-
+    api_version: str = ""  # the API version Grafana stores the dashboard in (on /apis)
 
 
 @dataclass
@@ -37,6 +37,9 @@ class Report:
     seconds: float
     dry_run: bool
     fatal: str = ""
+    api: str = ""  # which API served dashboards and folders
+    dry_run_note: str = ""  # what Grafana itself checked in a dry run
+    pages: int = 0  # list pages read (on /apis)
 
     @property
     def failed(self) -> list[Item]:
@@ -60,15 +63,20 @@ def _item_lines(item: Item, root: Path | None, show_changes: bool, fatal: str = 
     label = LABELS.get(item.outcome, item.outcome)
     version = f" v{item.version}" if item.version is not None and item.outcome in ("created", "updated") else ""
     lines = [f"  {label:<13} {item.kind:<10} {item.uid:<30} {item.title}{version}".rstrip()]
-    if item.drift:
+    if item.drift and item.kind == "dashboard":
         lines.append(f"      edited in Grafana since the last obs push: {item.drift}")
+    elif item.drift:
+        lines.append(f"      {item.drift}")
     if item.backup:
         shown = item.backup
         if root is not None:
             with contextlib.suppress(ValueError):
                 shown = str(Path(item.backup).resolve().relative_to(root.resolve()))
-        verb = "deleting" if item.outcome == "deleted" else "overwriting"
-        lines.append(f"      live JSON saved to {shown} before {verb}")
+        if item.outcome in ("failed", "not attempted"):
+            lines.append(f"      live JSON saved to {shown} (nothing was overwritten)")
+        else:
+            verb = "deleting" if item.outcome == "deleted" else "overwriting"
+            lines.append(f"      live JSON saved to {shown} before {verb}")
     elif item.drift and item.outcome in ("update", "delete"):
         lines.append("      a push saves the live JSON to .obs-backups/ before overwriting it")
     if item.detail and item.detail != fatal:  # the error that stopped the push is printed once, at the end
@@ -143,6 +151,8 @@ def render_push(report: Report, *, root: Path | None, verbose: bool) -> list[Lin
     if report.fatal:
         lines.append(Line(f"error: {report.fatal}", error=True))
     if report.dry_run:
+        if report.dry_run_note:
+            lines.append(Line(f"dry run: {report.dry_run_note}"))
         lines.append(Line(f"dry run, nothing written: {_phrase(report)} ({timing})"))
     elif report.failed or report.fatal:
         lines.append(Line(f"push FAILED: {_phrase(report)} ({timing})", error=True))

@@ -1,73 +1,93 @@
-"""Deploy the compiled datasources, folder and dashboards to a running Grafana, and say what a deploy
-would change (`obs push`, `obs diff --grafana-url`).
+"""Deploy the compiled datasources, folder and dashboards to a running Grafana, and say what a deploy would
+change (`obs push`, `obs diff --grafana-url`).
 
-Order: everything is compiled and validated first (`build_artifacts`; nothing is sent if anything is
-invalid), then datasources (upsert by uid), the folder (stable uid), the dashboards into it, and with
-`--prune` the deletion of dashboards obs created that the code no longer has.
+Order: everything is compiled and validated first (nothing is sent if anything is invalid); then Grafana is
+asked what it is and what it serves (connect.py); then everything is read at once (the datasource list, the
+folder, the dashboards: on /apis a few list pages, on /api one GET each); then the writes, in order:
+datasources, the folder, the dashboards, and with `--prune` the deletion of dashboards obs manages that the code
+no longer has. The first write of a push is sent alone: a token that may not write stops the push there.
 
-Idempotence: a dashboard is written only when the live JSON, minus the fields Grafana sets on save (`id`,
-`version`), differs from the compiled JSON, or it sits in another folder. An unchanged push only reads.
+Idempotence: a dashboard is written only when what Grafana holds differs from the compiled JSON in what obs
+manages (the spec and the folder), or lacks obs's manager annotations. Server-set metadata (generation,
+resourceVersion, createdBy/updatedBy/updatedTimestamp, the deprecatedInternalID label) never counts.
 
-Drift (a dashboard edited in Grafana since obs pushed it). Every obs save carries the version message
-`obs push <git sha> content=sha256:<16 hex>`, the hash of the JSON it saved (server fields removed).
-Before overwriting a dashboard whose live JSON differs from the code, obs reads the history entry of the
-live version (`GET /api/dashboards/uid/:uid/versions/:version`, which returns the message as saved; the
-version list rewrites the first one to "Initial save"). The live dashboard is obs's own work only if
-that message is an obs push AND its hash equals the hash of the live JSON; anything else (a UI save, a
-restore, an import, an API client, a history entry that cannot be read) counts as drift: the live JSON is
-written to `.obs-backups/<uid>-v<version>-<timestamp>.json` before the overwrite. The hash check also
-catches an edit that kept the old message (Grafana 12+ keeps the message as an object annotation). The
-compiled JSON itself is pushed unchanged, so it still validates against the pinned schema.
+Drift (a dashboard changed in Grafana since obs pushed it). On /apis every obs write carries the manager
+annotations (grafana.app/managedBy obs, managerId, managerAllowsEdits), grafana.app/sourcePath,
+grafana.app/sourceChecksum (the hash of the JSON obs wrote) and the message `obs push <sha> content=sha256:<hash>`.
+A live dashboard is obs's own last write when it is managed by this obs and its spec hashes to its checksum;
+anything else is drift, attributed from the history Grafana keeps (the get-history list: who saved, when, with
+which message, from the UI or not, stored as v2 or not). On /api the history entry of the live version is read
+and its message's hash compared. Drift is backed up (backup.py) before it is overwritten.
 
-Overwrites are optimistic: a dashboard is saved with the live `version` it was compared with and
-`overwrite: false`, so an edit made between obs's read and its write gets 412 (409 on Grafana's newest
-save path) instead of being lost; obs then re-reads, and if Grafana already holds exactly the compiled
-JSON (our own earlier attempt whose answer was lost) it counts as done, else it fails that dashboard with
-"changed in Grafana during the push".
+A dashboard saved in the 13.x UI is stored as dashboard.grafana.app/v2. A v1 read returns Grafana's conversion
+of it, and that conversion is lossy (rows come back with id -1, panels in an expanded row one unit higher, the
+panel datasource gone: conversion/v2alpha1_to_v1beta1.go), so comparing it with the compiled v1 would call
+every converted dashboard edited. obs compares like with like instead: a dashboard stored as v2 is read again at
+v2 (its stored version) and compared with the v2 form of the compiled dashboard (obs.compile.dashboard_v2, which
+writes it as Grafana's own conversion does). Equal: Grafana only converted it, no edit, no backup (it is
+rewritten in the schema the project deploys). Different: a person changed it.
 
-Why every request may be retried (connection error, timeout, 429, 5xx; see obs/grafana_api.py):
-GETs and the datasource PUT (a full replace) are idempotent. A dashboard POST carries the version it
-expects, a datasource or folder POST carries a stable uid: if a first attempt took effect but its answer
-was lost, the retry is refused (412/409, "exists") and resolved by re-reading and comparing, as above.
-A DELETE that already happened answers 404, which counts as deleted.
+Overwrites are optimistic: on /apis with the resourceVersion that was read (a save in between is a 409
+Conflict), on /api with the version and overwrite: false. obs then reads it again: if Grafana holds exactly
+what obs meant to write (its own earlier attempt whose answer was lost) it counts as done; otherwise that object
+fails with "changed in Grafana during the push; nothing overwritten". Deletes carry preconditions on /apis; on
+/api the dashboard is read again just before.
 
-Provisioned objects: a datasource Grafana marks read-only, or a dashboard provisioned from a file, is
-owned by Grafana's provisioning (the compose stack mounts the same compiled files): obs reports
-"provisioned in Grafana, skipped" with what differs, and does not fail the push for it.
+Objects managed by another tool (a manager annotation that is not this obs's, or a file provisioned dashboard)
+are reported `skipped (managed by <kind>)` and never written. A datasource Grafana marks read-only is skipped.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from obs.core.paths import BACKUP_DIR
+from obs.compile.dashboard_json import DashboardShapeError
+from obs.compile.dashboard_v2 import from_v2_spec, to_v2_spec
+from obs.core.paths import BACKUP_DIR, dashboard_file
+from obs.deploy.apis import ApisStore, client_annotations
+from obs.deploy.backup import write_backup
 from obs.deploy.client import Grafana, GrafanaError
 from obs.deploy.compare import (
     MARKER,
     MESSAGE_PREFIX,
-    SERVER_FIELDS,
     content_hash,
     dashboard_change_lines,
     datasource_changes,
     same_dashboard,
 )
+from obs.deploy.connect import Server, connect
 from obs.deploy.desired import Desired
+from obs.deploy.legacy import LegacyStore
+from obs.deploy.live import (
+    ANNO_FOLDER,
+    ANNO_MANAGER_ALLOWS_EDITS,
+    ANNO_MANAGER_ID,
+    ANNO_MANAGER_KIND,
+    ANNO_MESSAGE,
+    ANNO_SOURCE_CHECKSUM,
+    ANNO_SOURCE_PATH,
+    OBS_MANAGER_KIND,
+    LiveDashboard,
+    LiveFolder,
+    Manager,
+    Revision,
+)
 from obs.deploy.report import Item, Report
 from obs.deploy.target import Target
 
 DATASOURCE_KEPT = ("user", "database", "basicAuth", "basicAuthUser", "withCredentials")
-SEARCH_PAGE = 5000  # Grafana's maximum page size for /api/search
+# What Grafana's server-side dry run (dryRun=All) checks of a dashboard or folder write, and what it skips
+# (pkg/registry/apis/dashboard register.go validateCreate/validateUpdate: `if !a.IsDryRun()`)
+SERVER_DRY_RUN_CHECKS = ("admission (the spec as Grafana would store it: ids stripped, BOMs stripped, "
+                         "migrated), validation (title, uid, message, refresh, strict schema), the "
+                         "resourceVersion conflict and delete preconditions; not the folder's existence or quota")
 
 
 @dataclass(frozen=True)
@@ -78,33 +98,125 @@ class Options:
     message: str = MESSAGE_PREFIX
     backup_dir: Path = Path(BACKUP_DIR)
     describe: bool = False  # compute per-panel changes (diff, --verbose)
+    server_dry_run: bool = True  # a dry run asks Grafana (dryRun=All) where served; `obs diff` only reads
+    schema: str = "v1"  # the dashboard schema deployed: [tool.obs] dashboard-schema (obs.core.project)
 
 
 DONE = {"create": "created", "update": "updated", "delete": "deleted", "unchanged": "unchanged",
         "skip": "skipped", "orphan": "orphan"}
 
 
+class NotAttempted(Exception):
+    """The push stopped before this object's write."""
+
+
+@dataclass
+class Reads:
+    """Everything read before the first write. A GrafanaError in place of a value: that read failed."""
+
+    datasources: Any = None  # list of datasource dicts
+    folder: Any = None  # LiveFolder | None
+    dashboards: Any = None  # dict uid -> LiveDashboard | None | GrafanaError (legacy: one GET each)
+    listing: Any = None  # /apis: every LiveDashboard of the namespace; /api: [(uid, title)] of the obs folder
+    pages: int = 0
+
+
 class Sync:
     """Compares the desired state with Grafana and (unless dry_run) makes Grafana match it."""
 
-    def __init__(self, grafana: Grafana, desired: Desired, options: Options) -> None:
+    def __init__(self, grafana: Grafana, desired: Desired, options: Options, server: Server) -> None:
         self.grafana = grafana
         self.desired = desired
         self.options = options
+        self.server = server
+        self.store: ApisStore | LegacyStore
+        if server.api == "apis":
+            self.store = ApisStore(grafana, server.namespace, server.dashboard_version, server.folder_version)
+        else:
+            self.store = LegacyStore(grafana)
+        self.identity = desired.folder.uid  # managerId: this project's obs, by the folder it owns
         self.abort = threading.Event()
         self.fatal: GrafanaError | None = None
         self._lock = threading.Lock()
+        self._first_write = threading.Lock()
+        self._first_done = False
+        self.checked = 0  # writes Grafana's dry run checked
+        self.refused = 0
+
+    @property
+    def apis(self) -> bool:
+        return self.server.api == "apis"
+
+    @property
+    def server_dry_run(self) -> bool:
+        return self.options.dry_run and self.options.server_dry_run and self.apis
 
     # ------------------------------------------------------------------ driver
 
-    def run(self) -> list[Item]:
+    def run(self) -> tuple[list[Item], Reads]:
+        reads = self._read()
         items: list[Item] = []
-        stages: list[Callable[[], list[Item]]] = [self.datasources, self.folder, self.dashboards, self.orphans]
+        stages: list[Callable[[Reads], list[Item]]] = [self.datasources, self.folder, self.dashboards,
+                                                       self.orphans]
         for stage in stages:
-            if self.abort.is_set():
-                break
-            items += stage()
-        return items
+            items += stage(reads)
+        return items, reads
+
+    def _read(self) -> Reads:
+        """Every read the plan needs, in parallel."""
+        reads = Reads()
+        folder_uid = self.desired.folder.uid
+        workers = max(1, min(self.options.concurrency, 8))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="obs-read") as pool:
+            def guarded(function: Callable[..., Any], *args: Any) -> Future[Any]:
+                return pool.submit(self._catch, function, *args)
+
+            datasources = guarded(self.grafana.request, "GET", "/api/datasources")
+            folder = guarded(self.store.get_folder, folder_uid)
+            if isinstance(self.store, ApisStore):
+                listing = guarded(self.store.list_dashboards)
+                dashboards: dict[str, Future[Any]] = {}
+            else:
+                listing = guarded(self.store.search_folder, folder_uid, self._managed_tag())
+                dashboards = {uid: guarded(self.store.get_dashboard, uid) for uid in self.desired.dashboards}
+            reads.datasources = datasources.result()
+            reads.folder = folder.result()
+            result = listing.result()
+            if isinstance(self.store, ApisStore):
+                if isinstance(result, GrafanaError):
+                    reads.listing = result
+                    reads.dashboards = {uid: result for uid in self.desired.dashboards}
+                else:
+                    found, reads.pages = result
+                    # what obs may write or prune, read again at its stored version where Grafana could not
+                    # convert it (rare: one GET each)
+                    relevant = [d for d in found if d.conversion_error and (
+                        d.uid in self.desired.dashboards or d.folder_uid == folder_uid)]
+                    again = {d.uid: pool.submit(self._catch, self.store.resolve, d) for d in relevant}
+                    resolved = {uid: future.result() for uid, future in again.items()}
+                    found = [d if not isinstance(resolved.get(d.uid), LiveDashboard) else resolved[d.uid]
+                             for d in found]
+                    reads.listing = found
+                    by_uid = {d.uid: d for d in found}
+                    reads.dashboards = {uid: by_uid.get(uid) for uid in self.desired.dashboards}
+            else:
+                reads.listing = result
+                reads.dashboards = {uid: future.result() for uid, future in dashboards.items()}
+        return reads
+
+    def _catch(self, function: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return function(*args)
+        except GrafanaError as error:
+            if error.fatal:
+                self._stop(error)
+            return error
+
+    def _stop(self, error: GrafanaError) -> None:
+        with self._lock:
+            if self.fatal is None:
+                self.fatal = error
+        self.abort.set()
 
     def _map(self, function: Callable[..., None], jobs: list[tuple[Item, Any]]) -> list[Item]:
         if not jobs:
@@ -120,169 +232,354 @@ class Sync:
             return item
         try:
             function(item, arg)
+        except NotAttempted:
+            item.outcome = "not attempted"
         except GrafanaError as error:
             item.outcome = "failed"
             item.detail = str(error)
             if error.fatal:
-                with self._lock:
-                    if self.fatal is None:
-                        self.fatal = error
-                self.abort.set()
+                self._stop(error)
         except OSError as error:  # the backup could not be written: do not overwrite
             item.outcome = "failed"
             item.detail = f"cannot write the backup, nothing overwritten: {error}"
         return item
 
     def _settle(self, item: Item) -> bool:
-        """In a dry run, or when nothing is to be written, the plan is the outcome."""
-        if self.options.dry_run or item.action in ("unchanged", "skip", "orphan"):
+        """In a dry run obs does not write (unless Grafana's dry run checks the write), and when nothing is to
+        be written the plan is the outcome."""
+        if item.action in ("unchanged", "skip", "orphan"):
             item.outcome = item.action if self.options.dry_run else DONE[item.action]
+            return True
+        if self.options.dry_run and not (self.server_dry_run and item.kind != "datasource"):
+            item.outcome = item.action
             return True
         return False
 
+    def _write(self, send: Callable[[], Any]) -> Any:
+        """Send one write. The first write of the push goes alone: if Grafana refuses it (a token that may not
+        write), the push stops there instead of trying every object."""
+        if self.abort.is_set():
+            raise NotAttempted
+        if not self._first_done:
+            with self._first_write:
+                if self.abort.is_set():
+                    raise NotAttempted
+                if not self._first_done:
+                    try:
+                        return send()
+                    finally:
+                        self._first_done = True
+        if self.abort.is_set():
+            raise NotAttempted
+        return send()
+
+    def _dry_checked(self, item: Item) -> None:
+        """A write Grafana's dry run accepted: the plan is the outcome."""
+        with self._lock:
+            self.checked += 1
+        item.outcome = item.action
+
+    def _managed_tag(self) -> str:
+        from catalog.grafana import MANAGED_TAG
+
+        return MANAGED_TAG
+
     # ------------------------------------------------------------------ datasources
 
-    def datasources(self) -> list[Item]:
+    def datasources(self, reads: Reads) -> list[Item]:
         jobs = [(Item("datasource", body["uid"], body["name"]), body) for body in self.desired.datasources]
-        return self._map(self._datasource, jobs)
+        listed = reads.datasources
+        if isinstance(listed, GrafanaError) or not isinstance(listed, list):
+            error = listed if isinstance(listed, GrafanaError) else GrafanaError(
+                "not_json", "GET /api/datasources did not answer a list of datasources", path="/api/datasources")
+            for item, _ in jobs:
+                item.outcome = "not attempted" if self.abort.is_set() else "failed"
+                item.detail = str(error)
+            return [item for item, _ in jobs]
+        by_uid = {d.get("uid"): d for d in listed if isinstance(d, dict)}
+        return self._map(lambda item, body: self._datasource(item, body, by_uid.get(body["uid"])), jobs)
 
-    def _datasource(self, item: Item, body: dict[str, Any]) -> None:
+    def _datasource(self, item: Item, body: dict[str, Any], listed: dict[str, Any] | None) -> None:
         g = self.grafana
-        live = item.live = g.get_or_none(f"/datasources/uid/{item.uid}")
-        if live is None:
+        item.live = listed
+        if listed is None:
             item.action = "create"
         else:
-            item.changes = datasource_changes(live, body)
+            item.changes = datasource_changes(listed, body)
             if not item.changes:
                 item.action = "unchanged"
-            elif live.get("readOnly"):
+            elif listed.get("readOnly"):
                 item.action = "skip"
                 item.detail = "provisioned in Grafana (read-only) and differs from the code: skipped"
             else:
                 item.action = "update"
+                item.drift = ("differs from the code: changed in Grafana or pushed by an older code (Grafana keeps "
+                              "no history of datasources)")
         if self._settle(item):
             return
         try:
             if item.action == "create":
-                g.request("POST", "/datasources", json=body)
+                answer = self._write(lambda: g.request("POST", "/api/datasources", json=body))
+                _expect_datasource(answer, "POST /api/datasources")
             else:
+                path = f"/api/datasources/uid/{item.uid}"
+                live = g.request("GET", path)
+                if not isinstance(live, dict) or live.get("uid") != item.uid:
+                    raise GrafanaError("not_json", f"GET {path} answered JSON that is not the datasource",
+                                       method="GET", path=path, response=live)
+                item.version = live.get("version") if isinstance(live.get("version"), int) else None
+                item.backup = str(write_backup(self.options.backup_dir, "datasource", item.uid, item.version, live))
                 kept = {k: live[k] for k in DATASOURCE_KEPT if k in live}
-                g.request("PUT", f"/datasources/uid/{item.uid}", json={**kept, **body})
+                put = {**kept, **body, "version": item.version}  # Grafana refuses an update of an older version
+                answer = self._write(lambda: g.request("PUT", path, json=put))
+                _expect_datasource(answer, f"PUT {path}")
         except GrafanaError as error:
             if error.status == 403 and "read-only" in error.grafana_message.lower():
                 item.outcome, item.detail = "skipped", "provisioned in Grafana (read-only): skipped"
                 return
             if error.kind != "conflict":
                 raise
-            again = g.get_or_none(f"/datasources/uid/{item.uid}")
+            again = g.get_or_none(f"/api/datasources/uid/{item.uid}")
             if again is None or datasource_changes(again, body):
                 reason = (f"another datasource already has the name {body['name']!r}" if again is None
-                          else "changed in Grafana during the push; run obs push again")
+                          else "changed in Grafana during the push; nothing overwritten, run obs push again")
                 raise GrafanaError("conflict", f"{error}: {reason}", status=error.status) from None
         item.outcome = DONE[item.action]
 
     # ------------------------------------------------------------------ folder
 
-    def folder(self) -> list[Item]:
-        folder = self.desired.folder
-        return self._map(self._folder, [(Item("folder", folder.uid, folder.title), folder)])
+    def _obs_annotations(self) -> dict[str, str]:
+        return {ANNO_MANAGER_KIND: OBS_MANAGER_KIND, ANNO_MANAGER_ID: self.identity,
+                ANNO_MANAGER_ALLOWS_EDITS: "true"}
 
-    def _folder(self, item: Item, folder: Any) -> None:
-        g = self.grafana
-        live = g.get_or_none(f"/folders/{folder.uid}")
+    def owned(self, manager: Manager | None) -> bool:
+        return manager == Manager(OBS_MANAGER_KIND, self.identity, True)
+
+    def folder(self, reads: Reads) -> list[Item]:
+        folder = self.desired.folder
+        return self._map(lambda item, live: self._folder(item, folder, live),
+                         [(Item("folder", folder.uid, folder.title), reads.folder)])
+
+    def _folder(self, item: Item, folder: Any, live: LiveFolder | GrafanaError | None) -> None:
+        if isinstance(live, GrafanaError):
+            raise live
         if live is None:
             item.action = "create"
-        elif live.get("title") != folder.title:
+        elif live.manager and not self.owned(live.manager):
+            item.action = "skip"
+            item.detail = f"managed by {live.manager.describe()}: left alone"
+        elif live.title != folder.title:
             item.action = "update"
-            item.changes = [f"title: {live.get('title')!r} -> {folder.title!r}"]
+            item.changes = [f"title: {live.title!r} -> {folder.title!r}"]
+        elif self.apis and not self.owned(live.manager):
+            item.action = "update"
+            item.detail = "adds obs's manager annotations (Grafana then shows the folder as managed)"
         else:
             item.action = "unchanged"
         if self._settle(item):
             return
+        if isinstance(self.store, ApisStore):
+            self._folder_apis(item, folder, live)
+        else:
+            self._folder_legacy(item, folder, live)
+
+    def _folder_apis(self, item: Item, folder: Any, live: LiveFolder | None) -> None:
+        store = self.store
+        assert isinstance(store, ApisStore)
+        annotations = {**client_annotations(live.annotations if live else {}), **self._obs_annotations()}
+        annotations.pop(ANNO_FOLDER, None)
+        try:
+            self._write(lambda: store.save_folder(folder.uid, folder.title, annotations, live,
+                                                  dry_run=self.server_dry_run))
+        except GrafanaError as error:
+            if error.kind != "conflict":
+                raise
+            again = store.get_folder(folder.uid)
+            if again is None or again.title != folder.title:
+                raise GrafanaError("conflict", f"{error} - the folder changed in Grafana during the push; nothing "
+                                   "overwritten, run obs push again", status=error.status) from None
+            item.outcome, item.detail = "unchanged", "already exists"
+            return
+        if self.server_dry_run:
+            self._dry_checked(item)
+            return
+        item.outcome = DONE[item.action]
+
+    def _folder_legacy(self, item: Item, folder: Any, live: LiveFolder | None) -> None:
+        store = self.store
+        assert isinstance(store, LegacyStore)
         if item.action == "create":
             try:
-                g.request("POST", "/folders", json={"uid": folder.uid, "title": folder.title})
+                self._write(lambda: store.create_folder(folder.uid, folder.title))
                 item.outcome = "created"
                 return
             except GrafanaError as error:
                 # 409 (Grafana <= 11) or 412 (12+): the uid exists, made meanwhile or by our own lost answer
                 if error.kind != "conflict":
                     raise
-                live = g.get_or_none(f"/folders/{folder.uid}")
+                live = store.get_folder(folder.uid)
                 if live is None:
                     raise
-                if live.get("title") == folder.title:
+                if live.title == folder.title:
                     item.outcome, item.detail = "unchanged", "already exists"
                     return
                 item.action = "update"
+        assert live is not None
         try:
-            g.request("PUT", f"/folders/{folder.uid}", json={"title": folder.title, "version": live.get("version")})
+            self._write(lambda: store.update_folder(folder.uid, folder.title, live))
         except GrafanaError as error:
-            again = g.get_or_none(f"/folders/{folder.uid}") if error.kind == "conflict" else None
-            if not again or again.get("title") != folder.title:
+            again = store.get_folder(folder.uid) if error.kind == "conflict" else None
+            if not again or again.title != folder.title:
                 raise
         item.outcome = "updated"
 
     # ------------------------------------------------------------------ dashboards
 
-    def dashboards(self) -> list[Item]:
-        jobs = [(Item("dashboard", uid, str(doc.get("title", ""))), doc)
+    def dashboards(self, reads: Reads) -> list[Item]:
+        jobs = [(Item("dashboard", uid, str(doc.get("title", ""))), (doc, reads.dashboards.get(uid)))
                 for uid, doc in self.desired.dashboards.items()]
-        return self._map(self._dashboard, jobs)
+        return self._map(lambda item, arg: self._dashboard(item, *arg), jobs)
 
-    def _dashboard(self, item: Item, doc: dict[str, Any]) -> None:
-        g = self.grafana
+    def _stored_spec(self, live: LiveDashboard) -> dict[str, Any]:
+        """The spec in the schema Grafana stores the dashboard in (read again when what was read is Grafana's
+        conversion of it)."""
+        if not live.converted or not isinstance(self.store, ApisStore):
+            return live.spec
+        stored = self.store.stored_object(live)
+        spec = stored.get("spec") if isinstance(stored, dict) else None
+        return spec if isinstance(spec, dict) else {}
+
+    def _classic(self, live: LiveDashboard) -> dict[str, Any]:
+        """The live dashboard as the v1 JSON obs compiles: a v2 one read back with obs.compile.dashboard_v2
+        (without the losses of Grafana's own v2 -> v1 conversion), else Grafana's conversion as read."""
+        if live.stored_schema == "v1":
+            return self._stored_spec(live)
+        try:
+            return from_v2_spec(self._stored_spec(live), live.uid)
+        except DashboardShapeError:
+            return live.spec if live.read_version in ("v1", "v0alpha1", "v1beta1") else {}
+
+    def _same(self, live: LiveDashboard, doc: dict[str, Any]) -> bool:
+        """Equal in what obs manages, compared like with like: a dashboard stored as v2 with the v2 form of the
+        compiled one (what Grafana's own conversion writes), a classic one with the compiled JSON."""
+        if live.conversion_error:
+            return False
+        if live.stored_schema == "v1":
+            return same_dashboard(self._stored_spec(live), doc)
+        try:
+            return self._stored_spec(live) == to_v2_spec(doc)
+        except DashboardShapeError:
+            return False
+
+    def _dashboard(self, item: Item, doc: dict[str, Any], live: LiveDashboard | GrafanaError | None) -> None:
+        if isinstance(live, GrafanaError):
+            raise live
         folder_uid = self.desired.folder.uid
-        live = g.get_or_none(f"/dashboards/uid/{item.uid}")
-        dash: dict[str, Any] = {}
         if live is None:
             item.action = "create"
         else:
-            dash, meta = live.get("dashboard") or {}, live.get("meta") or {}
-            item.live = dash
-            item.version = meta.get("version") or dash.get("version")
-            live_folder = meta.get("folderUid") or ""
-            if live_folder != folder_uid:
-                item.folder = str(meta.get("folderTitle") or live_folder or "General")
-            if same_dashboard(dash, doc) and live_folder == folder_uid:
-                item.action = "unchanged"
+            item.version = live.version
+            item.api_version = live.stored_version
+            if live.folder_uid != folder_uid:
+                item.folder = live.folder_title or live.folder_uid or "General"
+            same = self._same(live, doc)
+            item.live = {**self._classic(live), "uid": live.uid}
+            if live.provisioned:
+                item.action = "skip" if not same or live.folder_uid != folder_uid else "unchanged"
+                if item.action == "skip":
+                    item.detail = ("provisioned in Grafana from a file (read-only) and differs from the code: skipped "
+                                   "(managed by classic-file-provisioning)")
+            elif live.manager and not self.owned(live.manager):
+                # another tool's: never written; the same content is simply unchanged
+                item.action = "unchanged" if same and live.folder_uid == folder_uid else "skip"
+                if item.action == "skip" and live.manager.kind == "classic-file-provisioning":
+                    item.detail = ("provisioned in Grafana from a file (read-only) and differs from the code: "
+                                   "skipped (managed by classic-file-provisioning)")
+                elif item.action == "skip":
+                    item.detail = (f"skipped (managed by {live.manager.describe()}) and differs from the code: "
+                                   "obs never writes it")
+            elif same and live.folder_uid == folder_uid:
+                if self.apis and live.stored_schema != self.options.schema:
+                    # Grafana only converted it (a save in the 13.x UI stores v2): not an edit, nothing to back up
+                    item.action = "update"
+                    item.detail = (f"Grafana stores it as {live.stored_version} (saved in Grafana without a change "
+                                   f"to what obs manages): written again as {self.options.schema}")
+                elif self.apis and not self.owned(live.manager):
+                    item.action = "update"
+                    item.detail = "adds obs's manager annotations (Grafana then shows it as managed)"
+                else:
+                    item.action = "unchanged"
             else:
+                item.action = "update"
                 if self.options.describe:
-                    item.changes = dashboard_change_lines(dash, doc)
+                    item.changes = dashboard_change_lines(item.live, doc)
                 if item.folder:
                     item.changes.append(f"folder: {item.folder!r} -> {self.desired.folder.title!r}")
-                if meta.get("provisioned"):
-                    item.action = "skip"
-                    item.detail = "provisioned in Grafana from a file (read-only) and differs from the code: skipped"
-                else:
-                    item.action = "update"
-                    item.drift = self._drift(item.uid, dash, meta)
+                item.drift = self._drift(live, doc)
         if self._settle(item):
             return
-        if item.drift:
-            item.backup = self._backup(item.uid, item.version, dash)
-        self._save(item, doc)
+        if item.drift and live is not None and not self.options.dry_run:
+            stored = self.store.stored_object(live) if isinstance(self.store, ApisStore) else live.raw
+            item.backup = str(write_backup(self.options.backup_dir, "dashboard", item.uid, live.version, stored))
+        if isinstance(self.store, ApisStore):
+            self._save_apis(item, doc, live)
+        else:
+            self._save_legacy(item, doc, live)
 
     def message_for(self, doc: dict[str, Any]) -> str:
         return f"{self.options.message} content=sha256:{content_hash(doc)}"
 
-    def _save(self, item: Item, doc: dict[str, Any]) -> None:
-        g = self.grafana
-        folder_uid = self.desired.folder.uid
-        body_doc = {k: v for k, v in doc.items() if k not in SERVER_FIELDS}
-        if item.action == "update":
-            body_doc["version"] = item.version  # optimistic: 412 if someone saved since we read
-        body = {"dashboard": body_doc, "folderUid": folder_uid, "overwrite": False, "message": self.message_for(doc)}
+    def _save_apis(self, item: Item, doc: dict[str, Any], live: LiveDashboard | None) -> None:
+        store = self.store
+        assert isinstance(store, ApisStore)
+        if self.options.schema == "v2":
+            spec = to_v2_spec(doc)
+        else:
+            spec = {k: v for k, v in doc.items() if k not in ("id", "uid", "version")}
+        annotations = client_annotations(live.annotations) if live is not None else {}
+        annotations.update({ANNO_FOLDER: self.desired.folder.uid, ANNO_MESSAGE: self.message_for(doc),
+                            **self._obs_annotations(), ANNO_SOURCE_PATH: dashboard_file(item.uid),
+                            ANNO_SOURCE_CHECKSUM: content_hash(doc)})
+        labels = dict(live.labels) if live is not None else {}
         try:
-            answer = g.request("POST", "/dashboards/db", json=body)
+            saved = self._write(lambda: store.save_dashboard(item.uid, spec, annotations, labels, live,
+                                                             dry_run=self.server_dry_run))
         except GrafanaError as error:
+            if error.kind != "conflict" or self.server_dry_run:
+                raise
+            again = store.get_dashboard(item.uid)
+            if (again is not None and self._same(again, doc) and self.owned(again.manager)
+                    and again.folder_uid == self.desired.folder.uid):
+                item.outcome, item.version = DONE[item.action], again.version  # our own write, its answer lost
+                return
+            what = "appeared in Grafana" if error.reason == "AlreadyExists" else "changed in Grafana"
+            raise GrafanaError("conflict", f"{error} - the dashboard {what} during the push; nothing overwritten, "
+                               "run obs push again", status=error.status) from None
+        if self.server_dry_run:
+            self._dry_checked(item)
+            return
+        item.outcome = DONE[item.action]
+        item.version = saved.version
+
+    def _save_legacy(self, item: Item, doc: dict[str, Any], live: LiveDashboard | None) -> None:
+        store = self.store
+        assert isinstance(store, LegacyStore)
+        folder_uid = self.desired.folder.uid
+        try:
+            version = self._write(lambda: store.save_dashboard(doc, live, folder_uid, self.message_for(doc)))
+        except GrafanaError as error:
+            if error.status == 400 and "provisioned" in error.grafana_message.lower():
+                # 13.x refuses a dashboard another tool manages (saveDashboardViaK8s), though meta.provisioned
+                # does not show it
+                item.outcome = "skipped"
+                item.detail = ("skipped (managed by another tool): Grafana refused to save it (400 "
+                               f"{error.grafana_message})")
+                return
             if error.kind != "conflict":
                 raise
-            again = g.get_or_none(f"/dashboards/uid/{item.uid}")
-            if again and same_dashboard(again.get("dashboard") or {}, doc) and (
-                    (again.get("meta") or {}).get("folderUid") == folder_uid):
-                item.outcome = DONE[item.action]
-                item.version = (again.get("meta") or {}).get("version")
+            again = store.get_dashboard(item.uid)
+            if again and self._same(again, doc) and again.folder_uid == folder_uid:
+                item.outcome, item.version = DONE[item.action], again.version
                 return
             status = error.response.get("status") if isinstance(error.response, dict) else None
             if status in (None, "version-mismatch") or error.status == 409:
@@ -290,112 +587,168 @@ class Sync:
                                    "nothing overwritten, run obs push again", status=error.status) from None
             raise
         item.outcome = DONE[item.action]
-        item.version = answer.get("version") if isinstance(answer, dict) else None
+        item.version = version
 
-    def _drift(self, uid: str, dash: dict[str, Any], meta: dict[str, Any]) -> str:
-        """"" when the live dashboard is exactly what obs last pushed; else who/when/why it is not."""
-        version = meta.get("version") or dash.get("version")
+    # ------------------------------------------------------------------ drift
+
+    def _drift(self, live: LiveDashboard, doc: dict[str, Any]) -> str:
+        """"" when the live dashboard is exactly what obs last wrote (the code changed since); else who changed
+        it, when, how."""
+        if isinstance(self.store, ApisStore):
+            return self._drift_apis(live)
+        return self._drift_legacy(live)
+
+    def _drift_apis(self, live: LiveDashboard) -> str:
+        store = self.store
+        assert isinstance(store, ApisStore)
+        checksum = live.annotations.get(ANNO_SOURCE_CHECKSUM, "")
+        if (self.owned(live.manager) and live.stored_schema == self.options.schema and checksum
+                and checksum == content_hash({**self._classic(live), "uid": live.uid})):
+            return ""
+        stored = f", stored as {live.stored_version}" if live.stored_schema != self.options.schema else ""
         try:
-            saved = self.grafana.request("GET", f"/dashboards/uid/{uid}/versions/{version}")
+            history = store.history(live.uid)
         except GrafanaError as error:
             if error.fatal:
                 raise
-            return (f"version {version}: its history entry cannot be read ({error.status or error.kind}), "
-                    "so it is treated as edited in Grafana")
-        saved = saved if isinstance(saved, dict) else {}
-        message = str(saved.get("message") or "")
-        marker = MARKER.match(message)
-        who = saved.get("createdBy") or meta.get("updatedBy") or "?"
-        when = saved.get("created") or meta.get("updated") or "?"
-        if marker and marker.group(1) == content_hash(dash):
+            return (f"generation {live.version}{stored}: its history cannot be read ({error.status or error.kind}), "
+                    "so it is treated as changed in Grafana")
+        newest: Revision | None = history[0] if history else None
+        if newest is None:
+            return f"generation {live.version}{stored} is not what obs pushed (no history)"
+        said = f" with message {newest.message!r}" if newest.message and not MARKER.match(newest.message) else ""
+        how = " from the UI" if newest.from_ui else ""
+        text = f"generation {newest.version} was saved by {newest.who} at {newest.when}{said}{how}{stored}"
+        last_obs = next((r for r in history if self.owned(r.manager) and r.checksum and MARKER.match(r.message)
+                         and r.version != newest.version), None)
+        if MARKER.match(newest.message) and self.owned(newest.manager) and not newest.from_ui:
+            text += ", but it differs from what obs pushed"
+        else:
+            text += ", not by obs push"
+        if last_obs is not None:
+            text += f"; obs last pushed generation {last_obs.version}"
+        return text
+
+    def _drift_legacy(self, live: LiveDashboard) -> str:
+        store = self.store
+        assert isinstance(store, LegacyStore)
+        revision = store.revision(live)
+        if revision is None:
+            return (f"version {live.version}: its history entry cannot be read, so it is treated as edited in "
+                    "Grafana")
+        marker = MARKER.match(revision.message)
+        if marker and marker.group(1) == content_hash(live.spec):
             return ""
         if marker:
-            return f"version {version} (saved by {who} at {when}) differs from what obs pushed"
-        said = f" with message {message!r}" if message else ""
-        return f"version {version} was saved by {who} at {when}{said}, not by obs push"
-
-    def _backup(self, uid: str, version: int | None, dash: dict[str, Any]) -> str:
-        directory = self.options.backup_dir
-        directory.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        target = directory / f"{uid}-v{version}-{stamp}.json"
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=directory, delete=False, suffix=".tmp",
-                                         prefix=f".{uid}.") as handle:
-            json.dump(dash, handle, indent=2, sort_keys=True, ensure_ascii=False)
-            handle.write("\n")
-        os.chmod(handle.name, 0o644)  # NamedTemporaryFile makes it 0600
-        os.replace(handle.name, target)
-        return str(target)
+            return f"version {live.version} (saved by {revision.who} at {revision.when}) differs from what obs pushed"
+        said = f" with message {revision.message!r}" if revision.message else ""
+        return f"version {live.version} was saved by {revision.who} at {revision.when}{said}, not by obs push"
 
     # ------------------------------------------------------------------ prune
 
-    def orphans(self) -> list[Item]:
-        """Dashboards in the obs folder with the obs tag that the code no longer has."""
-        from catalog.grafana import MANAGED_TAG
-
-        folder = self.desired.folder
-        hits: list[dict[str, Any]] = []
-        page = 1
-        while True:
-            batch = self.grafana.request("GET", "/search", params={
-                "type": "dash-db", "folderUIDs": folder.uid, "tag": MANAGED_TAG, "limit": SEARCH_PAGE, "page": page})
-            batch = batch if isinstance(batch, list) else []
-            hits += batch
-            if len(batch) < SEARCH_PAGE:
-                break
-            page += 1
-        jobs = []
-        for hit in sorted(hits, key=lambda h: str(h.get("uid"))):
-            uid = str(hit.get("uid") or "")
-            if not uid or uid in self.desired.dashboards or hit.get("type", "dash-db") != "dash-db":
-                continue
-            item = Item("dashboard", uid, str(hit.get("title") or ""))
+    def orphans(self, reads: Reads) -> list[Item]:
+        """Dashboards obs manages in its folder that the code no longer has (on /api: in the obs folder with the
+        obs-managed tag). Listed without --prune; deleted with it."""
+        tag = self._managed_tag()
+        folder_uid = self.desired.folder.uid
+        listing = reads.listing
+        if isinstance(listing, GrafanaError) or not isinstance(listing, list):
             if not self.options.prune:
-                item.action = item.outcome = "orphan"
-                item.detail = "in the obs folder with the obs tag but no longer in the code: --prune deletes it"
-                jobs.append((item, None))
-            else:
-                jobs.append((item, hit))
+                return []
+            item = Item("dashboard", f"(the {folder_uid} folder)", "")
+            item.action, item.outcome = "delete", "failed"
+            item.detail = f"{listing}: --prune deletes nothing" if isinstance(listing, GrafanaError) else (
+                "the dashboards of the obs folder cannot be listed: --prune deletes nothing")
+            return [item]
+        jobs: list[tuple[Item, Any]] = []
+        if isinstance(self.store, ApisStore):
+            for live in sorted(listing, key=lambda d: d.uid):
+                if live.uid in self.desired.dashboards or live.folder_uid != folder_uid:
+                    continue
+                if not (self.owned(live.manager) or (live.manager is None and tag in live.tags)):
+                    continue
+                jobs.append((Item("dashboard", live.uid, live.title), live))
+        else:
+            for uid, title in sorted(listing):
+                if uid not in self.desired.dashboards:
+                    jobs.append((Item("dashboard", uid, title), uid))
         if not self.options.prune:
+            for item, _ in jobs:
+                item.action = item.outcome = "orphan"
+                item.detail = "managed by obs in its folder but no longer in the code: --prune deletes it"
             return [item for item, _ in jobs]
         return self._map(self._prune, jobs)
 
-    def _prune(self, item: Item, hit: dict[str, Any]) -> None:
-        from catalog.grafana import MANAGED_TAG
+    def _prune(self, item: Item, target: Any) -> None:
+        if isinstance(self.store, ApisStore):
+            self._prune_apis(item, target)
+        else:
+            self._prune_legacy(item, target)
 
-        g = self.grafana
-        live = g.get_or_none(f"/dashboards/uid/{item.uid}")
+    def _prune_apis(self, item: Item, live: LiveDashboard) -> None:
+        store = self.store
+        assert isinstance(store, ApisStore)
+        item.version = live.version
+        item.action = "delete"
+        if self._settle(item):
+            return
+        if not self.options.dry_run:  # always: a deletion never loses an edit
+            stored = store.stored_object(live)
+            item.backup = str(write_backup(self.options.backup_dir, "dashboard", item.uid, live.version, stored))
+        try:
+            self._write(lambda: store.delete_dashboard(live, dry_run=self.server_dry_run))
+        except GrafanaError as error:
+            if error.kind == "not_found":
+                item.outcome, item.detail = "deleted", "already gone"
+                return
+            if error.kind == "conflict":
+                raise GrafanaError("conflict", f"{error} - the dashboard changed in Grafana since obs read it; not "
+                                   "deleted, run obs push --prune again", status=error.status) from None
+            raise
+        if self.server_dry_run:
+            self._dry_checked(item)
+            return
+        item.outcome = "deleted"
+
+    def _prune_legacy(self, item: Item, uid: str) -> None:
+        store = self.store
+        assert isinstance(store, LegacyStore)
+        tag = self._managed_tag()
+        live = store.get_dashboard(uid)  # read just before deleting: the legacy API has no precondition
         if live is None:
             item.action, item.outcome, item.detail = "delete", "deleted", "already gone"
             return
-        dash, meta = live.get("dashboard") or {}, live.get("meta") or {}
-        item.version = meta.get("version") or dash.get("version")
+        item.version = live.version
         # Search is only the candidate list: the dashboard itself must be in our folder with our tag.
-        if meta.get("folderUid") != self.desired.folder.uid or MANAGED_TAG not in (dash.get("tags") or []):
+        if live.folder_uid != self.desired.folder.uid or tag not in live.tags:
             item.action, item.detail = "skip", "not in the obs folder with the obs tag: left alone"
-        elif meta.get("provisioned"):
+        elif live.provisioned:
             item.action, item.detail = "skip", "provisioned in Grafana from a file: left alone"
         else:
             item.action = "delete"
-            item.drift = self._drift(item.uid, dash, meta)
+            item.drift = self._drift_legacy(live)
         if self._settle(item):
             return
-        item.backup = self._backup(item.uid, item.version, dash)  # always: a deletion never loses an edit
-        try:
-            g.request("DELETE", f"/dashboards/uid/{item.uid}")
-        except GrafanaError as error:
-            if error.kind != "not_found":
-                raise
+        item.backup = str(write_backup(self.options.backup_dir, "dashboard", uid, live.version, live.raw))
+        self._write(lambda: store.delete_dashboard(uid))
         item.outcome = "deleted"
 
 
+def _expect_datasource(answer: Any, where: str) -> None:
+    # pkg/api/datasources.go AddDataSource / UpdateDataSourceByUID: {"message", "id", "name", "datasource"}
+    if not isinstance(answer, dict) or not isinstance(answer.get("datasource"), dict):
+        raise GrafanaError("not_json", f"{where} answered JSON that does not say it saved the datasource",
+                           response=answer)
+
+
 def push_options(root: Path, *, dry_run: bool = False, prune: bool = False, concurrency: int = 8,
-                 describe: bool = False) -> Options:
+                 describe: bool = False, schema: str = "v1") -> Options:
     """The options of a push from the project at `root`: its backups go there, and every save's message names
     the commit it was pushed from."""
     revision = git_revision(root)
     return Options(dry_run=dry_run, prune=prune, concurrency=concurrency, backup_dir=root / BACKUP_DIR,
-                   message=f"{MESSAGE_PREFIX} {revision}" if revision else MESSAGE_PREFIX, describe=describe)
+                   message=f"{MESSAGE_PREFIX} {revision}" if revision else MESSAGE_PREFIX, describe=describe,
+                   schema=schema)
 
 
 def git_revision(root: Path) -> str:
@@ -411,12 +764,20 @@ def git_revision(root: Path) -> str:
 
 
 def run_sync(target: Target, desired: Desired, options: Options) -> Report:
-    """Preflight (health, credentials) and sync. Raises GrafanaError when Grafana cannot be used at all."""
+    """Connect (what Grafana is and serves) and sync. Raises GrafanaError when Grafana cannot be used at all."""
     started = time.monotonic()
-    with Grafana(target, pool_size=max(options.concurrency, 1)) as grafana:
-        info = grafana.check()
-        sync = Sync(grafana, desired, options)
-        items = sync.run()
+    with Grafana(target, pool_size=max(options.concurrency, 2)) as grafana:
+        server = connect(grafana, target.api, options.schema)
+        sync = Sync(grafana, desired, options, server)
+        items, reads = sync.run()
         fatal = str(sync.fatal) if sync.fatal else ""
-        return Report(target.url, str(info.get("version")), items, grafana.requests, grafana.writes,
-                      grafana.retried, time.monotonic() - started, options.dry_run, fatal)
+        dry_note = ""
+        if options.dry_run and options.server_dry_run:
+            if sync.apis:
+                dry_note = (f"Grafana checked {sync.checked} of the writes server-side (dryRun=All: "
+                            f"{SERVER_DRY_RUN_CHECKS}); datasources are planned only (/api has no dry run)")
+            else:
+                dry_note = "planned only: Grafana's legacy /api has no server-side dry run"
+        return Report(target.url, server.version, items, grafana.requests, grafana.writes, grafana.retried,
+                      time.monotonic() - started, options.dry_run, fatal, api=sync.store.describe(),
+                      dry_run_note=dry_note, pages=reads.pages)

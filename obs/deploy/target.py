@@ -1,14 +1,18 @@
-"""Where and how to reach Grafana: the URL (normalised, credentials taken out of it) and the credential."""
+"""Where and how to reach Grafana: the URL (normalised, credentials taken out of it), the credential, and which
+of Grafana's APIs to use for dashboards and folders."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-from obs.core.redact import redact
+from obs.core.redact import basic_auth_forms, redact, secret_forms
 
 Credential = str | tuple[str, str]
+# auto: ask the server (GET /apis) and use dashboard.grafana.app and folder.grafana.app where served;
+# apis: those or nothing; legacy: /api/dashboards and /api/folders (Grafana 11.x, 12.x)
+API_CHOICES = ("auto", "apis", "legacy")
 
 
 def redact_url(url: str) -> str:
@@ -28,6 +32,8 @@ class Target:
     insecure: bool = False
     timeout: float = 10.0
     retries: int = 4
+    api: str = "auto"
+    url_secrets: tuple[str, ...] = field(default=(), repr=False)  # the credentials as written in the URL
 
     @property
     def auth_kind(self) -> str:
@@ -35,9 +41,14 @@ class Target:
 
     @property
     def secrets(self) -> list[str]:
+        """Every form of the credential obs sends, to redact: as given, URL-quoted, and for basic auth the
+        base64 `user:password` of the Authorization header (which decodes to the password)."""
         if isinstance(self.credential, str):
-            return [self.credential]
-        return [part for part in self.credential[1:] if part]
+            forms = secret_forms(self.credential)
+        else:
+            user, password = self.credential
+            forms = basic_auth_forms(user, password) if password else set()
+        return sorted(forms | {s for s in self.url_secrets if s}, key=len, reverse=True)
 
 
 def normalise_url(url: str) -> tuple[str, tuple[str, str] | None]:
@@ -52,7 +63,8 @@ def normalise_url(url: str) -> tuple[str, tuple[str, str] | None]:
         port = parts.port
     except ValueError as error:
         raise UsageError(f"Grafana URL has an invalid port: {redact_url(text)!r}") from error
-    embedded = (parts.username or "", parts.password or "") if parts.username else None
+    # urlsplit leaves user and password percent-encoded, as written: `p%40ss` is the password `p@ss`
+    embedded = (unquote(parts.username or ""), unquote(parts.password or "")) if parts.username else None
     host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
     netloc = host + (f":{port}" if port else "")
     path = re.sub(r"/+", "/", parts.path).rstrip("/")
@@ -60,9 +72,13 @@ def normalise_url(url: str) -> tuple[str, tuple[str, str] | None]:
 
 
 def make_target(url: str, token: str | None, user: str | None, password: str | None, *,
-                insecure: bool = False, timeout: float = 10.0, retries: int = 4) -> Target:
+                insecure: bool = False, timeout: float = 10.0, retries: int = 4, api: str = "auto") -> Target:
     """Pick the credential: a token wins over basic auth; credentials in the URL are the last resort."""
     clean, embedded = normalise_url(url)
+    if api not in API_CHOICES:
+        raise UsageError(f"--api must be one of {', '.join(API_CHOICES)}, got {api!r}")
+    written = urlsplit((url or "").strip())
+    url_secrets = tuple(s for s in (written.password or "", unquote(written.password or "")) if s)
     credential: Credential
     if token:
         credential = token
@@ -77,4 +93,4 @@ def make_target(url: str, token: str | None, user: str | None, password: str | N
                          "or --user and --password")
     if timeout <= 0:
         raise UsageError("--timeout must be positive")
-    return Target(clean, credential, insecure, timeout, retries)
+    return Target(clean, credential, insecure, timeout, retries, api, url_secrets)

@@ -33,9 +33,11 @@ class LiveComparison:
         return self.pushed.fatal or (failed[0].detail if failed else "")
 
 
-def compare_with_grafana(target: Target, desired: Desired, *, concurrency: int = 8) -> LiveComparison:
+def compare_with_grafana(target: Target, desired: Desired, *, concurrency: int = 8,
+                         schema: str = "v1") -> LiveComparison:
     """Raises obs.deploy.client.GrafanaError when Grafana cannot be used at all."""
-    pushed = run_sync(target, desired, Options(dry_run=True, concurrency=concurrency))
+    pushed = run_sync(target, desired, Options(dry_run=True, concurrency=concurrency, server_dry_run=False,
+                                               schema=schema))
     return LiveComparison(live_report(pushed, desired), pushed)
 
 
@@ -59,8 +61,8 @@ def live_report(pushed: PushReport, desired: Desired) -> Report:
                 notes.append(f"{item.kind} {item.uid}: {item.detail}")
             continue
         if item.action == "orphan":
-            notes.append(f"dashboard {item.uid} {item.title!r} is in the obs folder with the {MANAGED_TAG} tag "
-                         "but not in the code: `obs push --prune` deletes it")
+            notes.append(f"dashboard {item.uid} {item.title!r} is obs's (in the obs folder, managed by obs or with "
+                         f"the {MANAGED_TAG} tag) but not in the code: `obs push --prune` deletes it")
             continue
         path = dashboard_file(item.uid)
         new[path] = normalise(desired.dashboards[item.uid])

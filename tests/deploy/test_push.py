@@ -1,6 +1,7 @@
-"""`obs push` against the Grafana emulator (tests/grafana_emulator): what it writes, what it refuses to
-write, and how it fails. The emulator's request log is the witness: "writes nothing" means no request
-other than GET reached it."""
+"""`obs push` against the Grafana emulator in its 12.x mode (tests/grafana_emulator): the legacy /api path that
+Grafanas without dashboard.grafana.app/v1 get. What it writes, what it refuses to write, and how it fails. The
+emulator's request log is the witness: "writes nothing" means no request other than GET reached it. The 13.2
+/apis path is tested in test_push_apis.py, the defects of issue 10 in test_push_defects.py."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from obs.cli import main
 from obs.deploy import client as grafana_api
 from obs.deploy import compare, desired, sync
 from obs.deploy.client import Grafana, GrafanaError
+from obs.deploy.connect import connect
 from obs.deploy.desired import Desired
 from obs.deploy.target import make_target, normalise_url
 
@@ -38,9 +40,12 @@ def compiled() -> Desired:
     return desired.desired_state(REPO)
 
 
+LEGACY = "12.3.0"  # a Grafana whose /apis does not serve dashboard.grafana.app/v1
+
+
 @pytest.fixture
 def grafana():
-    with GrafanaEmulator(tokens=TOKENS) as emu:
+    with GrafanaEmulator(tokens=TOKENS, version=LEGACY) as emu:
         yield emu
 
 
@@ -171,10 +176,10 @@ def test_ui_edit_is_backed_up_before_it_is_overwritten(grafana, cached_build, co
     result = obs_push(tmp_path, grafana.url)
     assert result.exit_code == 0, result.output
     assert "edited in Grafana since the last obs push" in result.stdout and "alice" in result.stdout
-    backups = list((tmp_path / ".obs-backups").glob(f"{SYSTEM_OVERVIEW.uid}-v{version}-*.json"))
-    assert len(backups) == 1
-    assert re.fullmatch(rf"{SYSTEM_OVERVIEW.uid}-v{version}-\d{{8}}T\d{{6}}Z\.json", backups[0].name)
-    assert json.loads(backups[0].read_text()) == edited
+    backups = list((tmp_path / ".obs-backups").glob("*.json"))
+    assert [b.name for b in backups] == [f"{SYSTEM_OVERVIEW.uid}-v{version}.json"]  # once per uid and version
+    saved = json.loads(backups[0].read_text())  # the answer as Grafana gave it: the dashboard and its meta
+    assert saved["dashboard"] == edited and saved["meta"]["folderUid"] == FOLDER.uid
     assert str(backups[0].relative_to(tmp_path)) in result.stdout
     live = grafana.dashboard(SYSTEM_OVERVIEW.uid)
     assert compare.normalise(live) == compare.normalise(compiled.dashboards[SYSTEM_OVERVIEW.uid])
@@ -216,8 +221,8 @@ def test_dashboard_obs_never_pushed_is_backed_up(grafana, cached_build, tmp_path
     assert result.exit_code == 0, result.output
     # version 1: the version list would say "Initial save"; obs reads the entry itself
     assert "version 1 was saved by admin" in result.stdout
-    backup = next((tmp_path / ".obs-backups").glob(f"{SYSTEM_OVERVIEW.uid}-v1-*.json"))
-    assert json.loads(backup.read_text())["title"] == "Hand made"
+    backup = tmp_path / ".obs-backups" / f"{SYSTEM_OVERVIEW.uid}-v1.json"
+    assert json.loads(backup.read_text())["dashboard"]["title"] == "Hand made"
 
 
 def test_lost_answer_of_a_save_that_took_effect_counts_as_done(grafana, cached_build, tmp_path, monkeypatch):
@@ -228,7 +233,7 @@ def test_lost_answer_of_a_save_that_took_effect_counts_as_done(grafana, cached_b
     state = {"lost": False}
 
     def request(self, method, path, **kwargs):
-        if method == "POST" and path == "/dashboards/db" and not state["lost"]:
+        if method == "POST" and path == "/api/dashboards/db" and not state["lost"]:
             state["lost"] = True
             original(self, method, path, **kwargs)  # takes effect...
             return original(self, method, path, **kwargs)  # ...and the "retry" meets 412
@@ -280,8 +285,8 @@ def test_prune_deletes_only_owned_orphans(grafana, cached_build, tmp_path):
     assert writes(grafana) == [("DELETE", "/api/dashboards/uid/obs-retired")]
     assert "obs-retired" not in grafana.dashboard_uids
     assert {"hand-made", "tagged-elsewhere", "general-tagged"} <= set(grafana.dashboard_uids)
-    backup = next((tmp_path / ".obs-backups").glob("obs-retired-v1-*.json"))
-    assert json.loads(backup.read_text())["title"] == "Retired"
+    backup = tmp_path / ".obs-backups" / "obs-retired-v1.json"
+    assert json.loads(backup.read_text())["dashboard"]["title"] == "Retired"
     assert "dashboards: 1 deleted, 3 unchanged" in result.stdout
 
 
@@ -345,7 +350,7 @@ def test_provisioned_dashboard_is_skipped(grafana, cached_build, tmp_path):
 
 @pytest.mark.parametrize("status", [409, 412])
 def test_folder_that_appears_meanwhile_counts_as_existing(status, cached_build, tmp_path):
-    with GrafanaEmulator(tokens=TOKENS, folder_conflict_status=status) as emu:
+    with GrafanaEmulator(tokens=TOKENS, version=LEGACY, folder_conflict_status=status) as emu:
         emu.add_folder(FOLDER.uid, FOLDER.title)
         emu.fail_next(1, 404, path_prefix=f"/api/folders/{FOLDER.uid}", method="GET",
                       body={"message": "folder not found", "status": "not-found"})
@@ -408,7 +413,7 @@ def test_weak_token_stops_at_the_first_refused_write(grafana, cached_build, tmp_
 
 
 def test_not_a_grafana_url(cached_build, tmp_path):
-    with GrafanaEmulator(tokens=TOKENS, sub_path="/grafana") as emu:
+    with GrafanaEmulator(tokens=TOKENS, version=LEGACY, sub_path="/grafana") as emu:
         result = obs_push(tmp_path, emu.root_url)  # the sub-path is missing
         assert result.exit_code == 4
         assert errors(result) == [f"error: {emu.root_url} is not a Grafana URL: GET /api/health answered 404 "
@@ -496,7 +501,7 @@ def test_timeout(grafana, cached_build, tmp_path):
     grafana.latency = 0.5
     result = obs_push(tmp_path, grafana.url, "--timeout", "0.1", "--retries", "1")
     assert result.exit_code == 4
-    assert errors(result) == ["error: no answer from Grafana within 0.1 s (GET /api/health)"]
+    assert errors(result) == ["error: no answer from Grafana within 0.1 s (GET /api/frontend/settings)"]
 
 
 def test_version_mismatch_412(grafana, cached_build, tmp_path):
@@ -530,7 +535,7 @@ def test_usage_errors(tmp_path):
 
 def test_burst_of_503s_is_retried(grafana, cached_build, tmp_path):
     grafana.fail_next(3, 503, path_prefix="/api/dashboards/db")
-    grafana.fail_next(2, 502, path_prefix="/api/datasources/uid/", method="GET")
+    grafana.fail_next(2, 502, path_prefix="/api/datasources", method="GET")
     result = obs_push(tmp_path, grafana.url)
     assert result.exit_code == 0, result.output
     assert len(grafana.dashboard_uids) == 3
@@ -577,7 +582,7 @@ def test_backoff_grows_and_honours_retry_after():
 
 @pytest.mark.parametrize("suffix", ["", "/"])
 def test_sub_path_url(cached_build, tmp_path, suffix):
-    with GrafanaEmulator(tokens=TOKENS, sub_path="/grafana") as emu:
+    with GrafanaEmulator(tokens=TOKENS, version=LEGACY, sub_path="/grafana") as emu:
         result = obs_push(tmp_path, emu.url + suffix)
         assert result.exit_code == 0, result.output
         assert len(emu.dashboard_uids) == 3
@@ -588,7 +593,7 @@ def test_sub_path_url(cached_build, tmp_path, suffix):
 
 def test_url_normalisation():
     assert normalise_url("https://h.example:3000//grafana//") == ("https://h.example:3000/grafana", None)
-    assert normalise_url("http://u:p%40ss@h/") == ("http://h", ("u", "p%40ss"))
+    assert normalise_url("http://u:p%40ss@h/") == ("http://h", ("u", "p@ss"))  # percent-decoded
     target = make_target("http://admin:secret@h:3000/g?x=1#y", None, None, None)
     assert target.url == "http://h:3000/g" and target.credential == ("admin", "secret")
     assert "secret" not in repr(target)
@@ -602,9 +607,9 @@ def test_token_never_appears_in_any_output(grafana, cached_build, tmp_path):
         obs_push(tmp_path, f"http://127.0.0.1:{free_port()}", "--retries", "0", token=secret),  # refused
         obs_push(tmp_path, f"http://user:{secret}@127.0.0.1:{free_port()}/", "--retries", "0", token=None),
     ]
-    with GrafanaEmulator(tokens={secret: "Viewer"}) as viewer:
+    with GrafanaEmulator(tokens={secret: "Viewer"}, version=LEGACY) as viewer:
         failing.append(obs_push(tmp_path, viewer.url, "-v", token=secret))  # 403
-    with GrafanaEmulator(tokens={secret: "Admin"}) as admin:
+    with GrafanaEmulator(tokens={secret: "Admin"}, version=LEGACY) as admin:
         admin.fail_next(100, 500, body={"message": f"echoing your header: Bearer {secret}"})
         failing.append(obs_push(tmp_path, admin.url, "-v", "--retries", "0", token=secret))
     for result in failing:
@@ -613,7 +618,7 @@ def test_token_never_appears_in_any_output(grafana, cached_build, tmp_path):
     # ...and not in the exception text either
     target = make_target(f"http://127.0.0.1:{free_port()}", secret, None, None, retries=0)
     with Grafana(target) as client, pytest.raises(GrafanaError) as info:
-        client.check()
+        connect(client)
     assert secret not in str(info.value) and secret not in repr(info.value.args)
 
 
@@ -650,7 +655,7 @@ def https_grafana(tmp_path):
                    check=True, capture_output=True)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    with GrafanaEmulator(tokens=TOKENS) as emu:
+    with GrafanaEmulator(tokens=TOKENS, version=LEGACY) as emu:
         server = emu._server  # test-only: put TLS in front of the running server's listening socket
         server.socket = context.wrap_socket(server.socket, server_side=True)
         yield emu, emu.url.replace("http://", "https://")
@@ -668,12 +673,14 @@ def test_tls_is_verified_unless_insecure_is_given(https_grafana, cached_build, t
     assert len(emu.dashboard_uids) == 3
 
 
-@pytest.mark.parametrize("flags", [{"save_via_k8s": True}, {"versions_as_list": True, "folder_conflict_status": 409},
-                                   {"unique_titles": True, "version": "11.2.0"}],
-                         ids=["newest-k8s-save", "grafana-11.4", "grafana-11.2"])
-def test_other_grafana_versions(flags, compiled, tmp_path):
+@pytest.mark.parametrize(("flags", "api"), [({"version": "13.2.3", "new_layouts": False}, "legacy"),
+                                           ({"version": "11.4.0", "versions_as_list": True,
+                                             "folder_conflict_status": 409, "apis": False}, "auto"),
+                                           ({"unique_titles": True, "version": "11.2.0", "apis": False}, "auto")],
+                         ids=["grafana-13-forced-legacy", "grafana-11.4", "grafana-11.2"])
+def test_other_grafana_versions(flags, api, compiled, tmp_path):
     with GrafanaEmulator(tokens=TOKENS, **flags) as emu:
-        target = make_target(emu.url, ADMIN, None, None)
+        target = make_target(emu.url, ADMIN, None, None, api=api)
         first = sync.run_sync(target, compiled, sync.Options(backup_dir=tmp_path))
         assert first.writes == 7 and not first.failed
         emu.ui_edit(SYSTEM_OVERVIEW.uid, {"refresh": "1m"})

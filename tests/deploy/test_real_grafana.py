@@ -8,6 +8,11 @@ GRAFANA_INSECURE=1 for a test instance with a self-signed certificate. Nothing o
 touched: every object gets a throwaway name (folder `obs-test-<random>`, dashboards `t<random>-<uid>`,
 datasources `t<random>-<uid>`, never the default one), and all of them are deleted at the end.
 Skipped, with the reason, when GRAFANA_URL or GRAFANA_TOKEN is not set.
+
+The scenarios run on the path obs chooses (`--api auto`); those of Grafana 13's /apis
+(dashboard.grafana.app/v1: resourceVersion conflicts, delete preconditions, dryRun=All, history attribution)
+run when the Grafana serves it and are skipped, with the reason, when it does not; the legacy scenarios also run
+with `--api legacy` forced.
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ from click.testing import CliRunner
 from catalog.grafana import MANAGED_TAG, Folder
 from obs.cli import main
 from obs.core.paths import BACKUP_DIR
+from obs.deploy import apis as apis_module
 from obs.deploy import desired as desired_module
 from obs.deploy.client import Grafana, GrafanaError
+from obs.deploy.connect import connect
 from obs.deploy.desired import Desired
 from obs.deploy.report import Report
 from obs.deploy.sync import Options, run_sync
@@ -83,15 +90,29 @@ def target():
     return make_target(URL, TOKEN, None, None, insecure=INSECURE, timeout=20)
 
 
+@pytest.fixture(scope="module")
+def served(target):
+    """Does this Grafana serve dashboard.grafana.app/v1 and folder.grafana.app/v1 (what `--api auto` picks)?"""
+    with Grafana(target) as grafana:
+        return connect(grafana)
+
+
+@pytest.fixture
+def apis_only(served):
+    if served.api != "apis":
+        pytest.skip(f"Grafana {served.version} does not serve the /apis obs uses ({served.why})")
+    return served
+
+
 @pytest.fixture(scope="module", autouse=True)
 def cleanup(target, desired):
     yield
     with Grafana(target) as grafana:
-        for uid in desired.dashboards:
-            _quiet(grafana.request, "DELETE", f"/dashboards/uid/{uid}")
-        _quiet(grafana.request, "DELETE", f"/folders/{desired.folder.uid}", params={"forceDeleteRules": "true"})
+        for uid in [*desired.dashboards, f"t{RUN}-orphan", f"t{RUN}-untagged", f"t{RUN}-retired"]:
+            _quiet(grafana.request, "DELETE", f"/api/dashboards/uid/{uid}")
+        _quiet(grafana.request, "DELETE", f"/api/folders/{desired.folder.uid}", params={"forceDeleteRules": "true"})
         for body in desired.datasources:
-            _quiet(grafana.request, "DELETE", f"/datasources/uid/{body['uid']}")
+            _quiet(grafana.request, "DELETE", f"/api/datasources/uid/{body['uid']}")
 
 
 def _quiet(function, *args, **kwargs) -> None:
@@ -104,26 +125,34 @@ def sync(target, desired, root: Path, **kwargs) -> Report:
     return run_sync(target, copy.deepcopy(desired), options)
 
 
-def test_first_push_creates_then_second_writes_nothing(target, desired, tmp_path):
-    first = sync(target, desired, tmp_path)
+@pytest.fixture(params=["auto", "legacy"])
+def api_target(request, target):
+    return make_target(URL, TOKEN, None, None, insecure=INSECURE, timeout=20, api=request.param)
+
+
+# --------------------------------------------------------------------------- both paths
+
+
+def test_first_push_creates_then_second_writes_nothing(api_target, desired, tmp_path):
+    first = sync(api_target, desired, tmp_path)
     assert not first.failed and not first.fatal, [(i.uid, i.detail) for i in first.failed]
     dashboards = [i for i in first.items if i.kind == "dashboard"]
-    assert {i.outcome for i in dashboards} == {"created"}
-    second = sync(target, desired, tmp_path)
-    assert second.writes == 0, [(i.uid, i.outcome) for i in second.items if i.outcome != "unchanged"]
+    assert {i.outcome for i in dashboards} <= {"created", "updated", "unchanged"}
+    second = sync(api_target, desired, tmp_path)
+    assert second.writes == 0, [(i.uid, i.outcome, i.detail) for i in second.items if i.outcome != "unchanged"]
     assert {i.outcome for i in second.items} == {"unchanged"}  # Grafana keeps the JSON as pushed
 
 
-def test_dry_run_and_diff_after_a_ui_style_edit(target, desired, tmp_path):
+def test_dry_run_and_diff_after_an_edit(target, desired, tmp_path):
     assert not sync(target, desired, tmp_path).failed
     uid = next(iter(desired.dashboards))
     with Grafana(target) as grafana:
-        live = grafana.request("GET", f"/dashboards/uid/{uid}")
+        live = grafana.request("GET", f"/api/dashboards/uid/{uid}")
         edited = dict(live["dashboard"], refresh="5m")
-        grafana.request("POST", "/dashboards/db", json={"dashboard": edited, "folderUid": desired.folder.uid,
-                                                        "overwrite": False, "message": "edited by hand"})
+        grafana.request("POST", "/api/dashboards/db", json={"dashboard": edited, "folderUid": desired.folder.uid,
+                                                            "overwrite": False, "message": "edited by hand"})
     dry = sync(target, desired, tmp_path, dry_run=True)
-    assert dry.writes == 0
+    assert not dry.failed, [(i.uid, i.detail) for i in dry.failed]
     [item] = [i for i in dry.items if i.uid == uid]
     assert item.outcome == "update" and "edited by hand" in item.drift
 
@@ -133,7 +162,7 @@ def test_dry_run_and_diff_after_a_ui_style_edit(target, desired, tmp_path):
 
     code, pushed = obs(tmp_path, desired, "push")
     assert code == 0, pushed.text
-    assert list((tmp_path / ".obs-backups").glob(f"{uid}-v*-*.json"))
+    assert list((tmp_path / ".obs-backups").glob(f"{uid}-v*.json"))
     code, output = obs(tmp_path, desired, "diff")
     assert code == 0, output.text
 
@@ -143,19 +172,19 @@ def test_prune_removes_only_owned_orphans(target, desired, tmp_path):
     orphan, foreign = f"t{RUN}-orphan", f"t{RUN}-untagged"
     with Grafana(target) as grafana:
         for uid, tags in ((orphan, [MANAGED_TAG]), (foreign, ["someone-else"])):
-            grafana.request("POST", "/dashboards/db", json={"dashboard": {"uid": uid, "title": uid, "tags": tags},
-                                                            "folderUid": desired.folder.uid})
+            grafana.request("POST", "/api/dashboards/db", json={"dashboard": {"uid": uid, "title": uid, "tags": tags},
+                                                                "folderUid": desired.folder.uid})
     try:
         report = sync(target, desired, tmp_path, prune=True)
         deleted = [i.uid for i in report.items if i.outcome == "deleted"]
         # Grafana's search index may lag a just-created dashboard: never more than the orphan
         assert set(deleted) <= {orphan}
         with Grafana(target) as grafana:
-            assert grafana.get_or_none(f"/dashboards/uid/{foreign}") is not None
+            assert grafana.get_or_none(f"/api/dashboards/uid/{foreign}") is not None
     finally:
         with Grafana(target) as grafana:
             for uid in (orphan, foreign):
-                _quiet(grafana.request, "DELETE", f"/dashboards/uid/{uid}")
+                _quiet(grafana.request, "DELETE", f"/api/dashboards/uid/{uid}")
 
 
 def test_bad_token_is_refused(desired, tmp_path):
@@ -163,3 +192,76 @@ def test_bad_token_is_refused(desired, tmp_path):
     assert code == 4
     assert "rejected the token (401" in output.text
     assert "glsa_definitely_not_a_valid_token_0000" not in output.text
+
+
+# --------------------------------------------------------------------------- Grafana 13's /apis
+
+
+def test_apis_writes_carry_obs_as_the_manager(apis_only, target, desired, tmp_path):
+    assert not sync(target, desired, tmp_path).failed
+    uid = next(iter(desired.dashboards))
+    with Grafana(target) as grafana:
+        store = apis_module.ApisStore(grafana, apis_only.namespace)
+        live = store.get_dashboard(uid)
+    assert live is not None and live.manager is not None
+    assert (live.manager.kind, live.manager.identity) == ("obs", desired.folder.uid)
+    assert live.folder_uid == desired.folder.uid and live.annotations["grafana.app/sourceChecksum"]
+
+
+def test_apis_a_save_during_the_push_is_not_overwritten(apis_only, target, desired, tmp_path, monkeypatch):
+    assert not sync(target, desired, tmp_path).failed
+    uid = next(iter(desired.dashboards))
+    with Grafana(target) as grafana:  # an edit obs will want to undo
+        store = apis_module.ApisStore(grafana, apis_only.namespace)
+        live = store.get_dashboard(uid)
+        store.save_dashboard(uid, dict(live.spec, refresh="1m"), live.annotations, {}, live, dry_run=False)
+    original = apis_module.ApisStore.save_dashboard
+
+    def meanwhile(self, name, *args, **kwargs):
+        if name == uid:  # someone saves between obs's read and its write
+            current = self.get_dashboard(uid)
+            original(self, uid, dict(current.spec, refresh="2m"), current.annotations, {}, current, dry_run=False)
+        return original(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(apis_module.ApisStore, "save_dashboard", meanwhile)
+    report = sync(target, desired, tmp_path)
+    [item] = [i for i in report.items if i.uid == uid]
+    assert item.outcome == "failed" and "changed in Grafana during the push; nothing overwritten" in item.detail
+    monkeypatch.undo()
+    with Grafana(target) as grafana:
+        assert apis_module.ApisStore(grafana, apis_only.namespace).get_dashboard(uid).spec["refresh"] == "2m"
+    assert not sync(target, desired, tmp_path).failed  # the next push restores the code
+
+
+def test_apis_dry_run_writes_nothing(apis_only, target, desired, tmp_path):
+    extra = copy.deepcopy(desired)
+    new_uid = f"t{RUN}-retired"
+    extra.dashboards[new_uid] = {**copy.deepcopy(next(iter(desired.dashboards.values()))), "uid": new_uid,
+                                 "title": f"dry run {RUN}"}
+    report = sync(target, extra, tmp_path, dry_run=True)
+    assert not report.failed, [(i.uid, i.detail) for i in report.failed]
+    assert "dryRun=All" in report.dry_run_note
+    with Grafana(target) as grafana:
+        assert apis_module.ApisStore(grafana, apis_only.namespace).get_dashboard(new_uid) is None
+
+
+def test_apis_prune_with_a_concurrent_change_deletes_nothing(apis_only, target, desired, tmp_path, monkeypatch):
+    retired = f"t{RUN}-retired"
+    extra = copy.deepcopy(desired)
+    extra.dashboards[retired] = {**copy.deepcopy(next(iter(desired.dashboards.values()))), "uid": retired,
+                                 "title": f"retired {RUN}"}
+    assert not sync(target, extra, tmp_path).failed
+    original = apis_module.ApisStore.delete_dashboard
+
+    def meanwhile(self, live, **kwargs):
+        current = self.get_dashboard(live.uid)
+        self.save_dashboard(live.uid, dict(current.spec, refresh="3m"), current.annotations, {}, current,
+                            dry_run=False)
+        return original(self, live, **kwargs)
+
+    monkeypatch.setattr(apis_module.ApisStore, "delete_dashboard", meanwhile)
+    report = sync(target, desired, tmp_path, prune=True)
+    [item] = [i for i in report.items if i.uid == retired]
+    assert item.outcome == "failed" and "not deleted" in item.detail
+    with Grafana(target) as grafana:
+        assert apis_module.ApisStore(grafana, apis_only.namespace).get_dashboard(retired) is not None

@@ -1,4 +1,5 @@
-"""Tests of the Grafana HTTP API emulator, driven through the real grafana-client library.
+"""Tests of the Grafana HTTP API emulator's 12.x mode (the legacy SQL-backed /api), driven through the real
+grafana-client library. The 13.2 behaviour (/apis, k8s storage, the 13.x legacy path) is in test_emulator_13.py.
 
 Each test pins a Grafana behaviour (source paths are in tests/grafana_emulator/emulator.py) or
 a grafana-client 5.1.4 behaviour that `obs push` has to live with.
@@ -29,7 +30,8 @@ EDITOR = "glsa_editor_token"
 VIEWER = "glsa_viewer_token"
 TOKENS = {ADMIN: "Admin", EDITOR: "Editor", VIEWER: "Viewer"}
 
-grafana = make_fixture(tokens=TOKENS)
+LEGACY = "12.3.0"
+grafana = make_fixture(tokens=TOKENS, version=LEGACY)
 
 
 def api(emu: GrafanaEmulator, credential: Any = ADMIN, timeout: float = 5.0) -> GrafanaApi:
@@ -116,16 +118,6 @@ def test_update_needs_current_version_or_overwrite(grafana: GrafanaEmulator) -> 
     assert grafana.dashboard_record("d1")["id"] == 1  # same dashboard throughout
 
 
-def test_newest_k8s_save_path_answers_409() -> None:
-    with GrafanaEmulator(tokens=ADMIN, save_via_k8s=True) as emu:
-        c = api(emu)
-        push(c, {"uid": "d1", "title": "D1"})
-        err = raises(GrafanaClientError, push, c, {"uid": "d1", "title": "D1"})
-        assert err.status_code == 409
-        assert err.response["message"] == "Dashboard already exists. Use overwrite flag to update."
-        assert push(c, {"uid": "d1", "title": "D1", "version": 1})["version"] == 2
-
-
 @pytest.mark.parametrize("title", ["", "   ", None])
 def test_empty_title_is_400(grafana: GrafanaEmulator, title: str | None) -> None:
     err = raises(GrafanaBadInputError, push, api(grafana), {"uid": "x", "title": title})
@@ -169,7 +161,7 @@ def test_titles_need_not_be_unique_from_11_3(grafana: GrafanaEmulator) -> None:
 
 
 def test_title_uniqueness_of_grafana_11_2_and_older() -> None:
-    with GrafanaEmulator(tokens=ADMIN, unique_titles=True) as emu:
+    with GrafanaEmulator(tokens=ADMIN, unique_titles=True, version=LEGACY) as emu:
         c = api(emu)
         push(c, {"uid": "a", "title": "Same"})
         err = raises(GrafanaClientError, push, c, {"uid": "b", "title": "same"})
@@ -240,7 +232,7 @@ def test_versions_limit_is_a_query_parameter_but_grafana_client_sends_it_as_a_bo
 
 
 def test_versions_as_bare_list_before_11_6() -> None:
-    with GrafanaEmulator(tokens=ADMIN, versions_as_list=True) as emu:
+    with GrafanaEmulator(tokens=ADMIN, versions_as_list=True, version=LEGACY) as emu:
         c = api(emu)
         push(c, {"uid": "d1", "title": "V"})
         versions = c.dashboard_versions.get_dashboard_versions_by_uid("d1")
@@ -360,7 +352,7 @@ def test_duplicate_folder_uid_is_412_on_12_and_13(grafana: GrafanaEmulator) -> N
 
 
 def test_duplicate_folder_uid_is_409_on_legacy_folder_service() -> None:
-    with GrafanaEmulator(tokens=ADMIN, folder_conflict_status=409) as emu:
+    with GrafanaEmulator(tokens=ADMIN, folder_conflict_status=409, version=LEGACY) as emu:
         c = api(emu)
         c.folder.create_folder("Platform", uid="platform")
         err = raises(GrafanaClientError, c.folder.create_folder, "Platform", uid="platform")
@@ -415,7 +407,16 @@ def test_datasource_put_is_full_replace_with_merged_secrets(grafana: GrafanaEmul
     assert got["url"] == "http://new:9090"
     assert got["access"] == "" and got["jsonData"] == {}  # omitted fields are reset
     assert got["secureJsonFields"] == {"basicAuthPassword": True}  # secrets kept
-    assert got["version"] == 2
+    # store.go UpdateDataSource writes Version = cmd.Version + 1: a PUT without a version leaves version 1
+    assert got["version"] == 1
+
+
+def test_datasource_version_is_the_one_sent_plus_one(grafana: GrafanaEmulator) -> None:
+    ds = api(grafana).datasource
+    ds.create_datasource(PROM)
+    assert ds.update_datasource_by_uid("prom", {**PROM, "version": 1})["datasource"]["version"] == 2
+    # a higher version than stored is accepted ("to force updates"), and the stored one jumps
+    assert ds.update_datasource_by_uid("prom", {**PROM, "version": 7})["datasource"]["version"] == 8
 
 
 def test_datasource_put_with_stale_version_is_409(grafana: GrafanaEmulator) -> None:
@@ -534,7 +535,7 @@ def test_bad_json_body_is_400(grafana: GrafanaEmulator) -> None:
 
 
 def test_sub_path_needs_trailing_slash_in_grafana_client() -> None:
-    with GrafanaEmulator(tokens=ADMIN, sub_path="/grafana/") as emu:
+    with GrafanaEmulator(tokens=ADMIN, sub_path="/grafana/", version=LEGACY) as emu:
         assert emu.url.endswith("/grafana") and emu.client_url.endswith("/grafana/")
         without_slash = GrafanaApi.from_url(emu.url, credential=ADMIN)
         assert without_slash.client.url.endswith("/grafanaapi")

@@ -45,7 +45,7 @@ def test_what_obs_pushed_comes_back_as_the_same_dashboards(tmp_path, grafana):
     originals = {uid: (target / dashboard_file(uid)).read_bytes() for uid in OWN}
     result = obs_import(target, grafana, "--folder", "obs-medical-evaluation", "--force")
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[0] == f"reading from Grafana 12.3.0 at {grafana.url} (token auth)"
+    assert result.stdout.splitlines()[0] == f"reading from Grafana 13.2.3 at {grafana.url} (token auth)"
     assert [line.split()[1] for line in result.stdout.splitlines() if line.startswith("overwrote ")] == [
         "dashboards/container_overview.py", "dashboards/evaluation_analytics.py", "dashboards/system_overview.py"]
     built = run_obs("build", "--root", str(target), "--no-cache")
@@ -93,7 +93,7 @@ def test_a_uid_grafana_does_not_have(project, grafana):
     assert result.exit_code == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert errors == [f"error: Grafana at {grafana.url}: dashboard 'nope': no such dashboard "
-                      "(GET /api/dashboards/uid/nope answered 404)"]
+                      "(GET /apis/dashboard.grafana.app/v1/namespaces/default/dashboards/nope answered 404)"]
     assert result.stderr.rstrip().endswith("1 problem; nothing written")
     assert not (project / "dashboards/api_gateway_ops.py").exists()
 
@@ -101,8 +101,8 @@ def test_a_uid_grafana_does_not_have(project, grafana):
 def test_a_folder_grafana_does_not_have(project, grafana):
     result = obs_import(project, grafana, "--folder", "missing")
     assert result.exit_code == 1
-    assert (f"error: Grafana at {grafana.url}: folder 'missing': no such folder (GET /api/folders/missing answered "
-            "404)") in result.stderr
+    assert (f"error: Grafana at {grafana.url}: folder 'missing': no such folder (GET /apis/folder.grafana.app/v1/"
+            "namespaces/default/folders/missing answered 404)") in result.stderr
 
 
 def test_a_rejected_token_and_an_unreachable_grafana_stop_at_once(project, grafana):

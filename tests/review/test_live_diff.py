@@ -1,5 +1,6 @@
-"""`obs diff --grafana-url` (obs.review.live) against the Grafana emulator: what a push would change, per
-dashboard and per panel, with the exit code telling whether anything differs; it never writes."""
+"""`obs diff --grafana-url` (obs.review.live) against the Grafana emulator (13.2.3, the /apis path; the 12.x
+legacy path where a test says so): what a push would change, per dashboard and per panel, with the exit code
+telling whether anything differs; it never writes."""
 
 from __future__ import annotations
 
@@ -116,8 +117,8 @@ def test_per_panel_changes_a_push_would_make(grafana, compiled, tmp_path):
 
 def test_datasource_and_folder_differences(grafana, compiled, tmp_path):
     pushed(grafana, compiled, tmp_path)
-    grafana._datasources["obs-prometheus"]["url"] = "http://old-prometheus:9090"
-    grafana._folders[FOLDER.uid]["title"] = "Renamed folder"
+    grafana.edit_datasource("obs-prometheus", url="http://old-prometheus:9090")
+    grafana.rename_folder(FOLDER.uid, "Renamed folder")
     code, output = diff(grafana, compiled)
     assert code == 1
     assert 'datasource "Prometheus": url: "http://old-prometheus:9090" -> "http://prometheus:9090"' in output.text
@@ -126,8 +127,7 @@ def test_datasource_and_folder_differences(grafana, compiled, tmp_path):
 
 def test_dashboard_in_another_folder_differs(grafana, compiled, tmp_path):
     pushed(grafana, compiled, tmp_path)
-    record = grafana._dashboards[SYSTEM_OVERVIEW.uid]
-    record["folder_uid"] = ""
+    grafana.move_dashboard(SYSTEM_OVERVIEW.uid, "")
     code, output = diff(grafana, compiled)
     assert code == 1
     assert "dashboard obs-system-overview is in folder 'General': a push moves it" in output.text
@@ -138,7 +138,9 @@ def test_orphans_are_reported_but_do_not_count(grafana, compiled, tmp_path):
     grafana.add_dashboard({"uid": "obs-retired", "title": "Retired", "tags": [MANAGED_TAG]}, FOLDER.uid)
     code, output = diff(grafana, compiled)
     assert code == 0  # a push without --prune would change nothing
-    assert "obs-retired 'Retired' is in the obs folder" in output.text and "--prune" in output.text
+    note = "obs-retired 'Retired' is obs's (in the obs folder, managed by obs or with the obs-managed tag)"
+    assert note in output.text
+    assert "--prune" in output.text
 
 
 def test_provisioned_dashboard_that_differs_counts(grafana, compiled):

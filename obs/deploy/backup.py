@@ -1,0 +1,34 @@
+"""Backups of what a push is about to overwrite or delete: the object exactly as Grafana returned it (on /apis
+the Kubernetes object, with its apiVersion and its folder annotation; on /api the answer with its meta), one
+file per object and version, never written twice."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from obs.core.fs import write_bytes_atomic
+
+
+def backup_name(kind: str, uid: str, version: int | str | None, obj: Any) -> str:
+    """`<uid>-v<version>.json` (datasources: `datasource-<uid>-v<version>.json`); an object without a version
+    is named by the hash of its content."""
+    if version in (None, ""):
+        digest = hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+        stem = f"{uid}-sha256-{digest}"
+    else:
+        stem = f"{uid}-v{version}"
+    return f"{'datasource-' if kind == 'datasource' else ''}{stem}.json"
+
+
+def write_backup(directory: Path, kind: str, uid: str, version: int | str | None, obj: Any) -> Path:
+    """The backup file of this object at this version: written now, or kept as it is if an earlier push (or an
+    earlier attempt of this one) already wrote it. Raises OSError when it cannot be written."""
+    target = directory / backup_name(kind, uid, version, obj)
+    if target.is_file():
+        return target
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    write_bytes_atomic(target, text.encode())
+    return target
