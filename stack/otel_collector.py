@@ -36,9 +36,21 @@ prometheus = s.Component("prometheus", {
     "resource_to_telemetry_conversion": {"enabled": True},
 })
 
+# The Collector's own telemetry (otelcol_*), for Prometheus's otel-collector-telemetry job. Without `readers` the
+# Collector serves it on localhost:8888 only, out of Prometheus's reach (service/telemetry, default since 0.111);
+# `address:` is gone (rejected from 0.128). With this reader (0.120 and later) counters carry _total and an
+# otel_scope_name label, and the resource goes to target_info: the names catalog/metrics.py lists.
+TELEMETRY = {
+    "metrics": {
+        "level": "normal",
+        "readers": [{"pull": {"exporter": {"prometheus": {"host": "0.0.0.0", "port": n.COLLECTOR_TELEMETRY.port}}}}],
+    },
+}
+
 config = s.Collector(
     pipelines=[
         s.Pipeline("traces", receivers=[otlp], processors=[memory_limiter, batch], exporters=[tempo]),
         s.Pipeline("metrics", receivers=[otlp], processors=[memory_limiter, batch], exporters=[prometheus]),
     ],
+    telemetry=TELEMETRY,
 )
