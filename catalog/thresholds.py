@@ -230,3 +230,15 @@ EVALUATION_SLO = Objective(
     ),
     min_events=20,
 )
+
+
+def histogram_levels() -> tuple[tuple[Metric, float, str], ...]:
+    """(histogram, level, what reads it) for every latency level a panel or an alert reads from a histogram: each
+    must be one of its bucket boundaries, with a boundary above (check-metrics checks what an app really exports)."""
+    levels: list[tuple[Metric, float, str]] = []
+    for name, value in globals().items():
+        if isinstance(value, Threshold) and value.histogram is not None:
+            levels.append((value.histogram, value.value, f"the {name} alert threshold"))
+            levels.append((value.histogram, value.warn, f"the {name} warning level"))
+    levels.append((m.EVALUATION_DURATION, SLOW_EVALUATION_SECONDS, "the slow-evaluation panel"))
+    return tuple(levels)

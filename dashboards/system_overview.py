@@ -33,7 +33,7 @@ def service_up(job: jobs.ScrapeJob):
     )
 
 
-def failures_per_minute(metric: m.Metric, by: str) -> str:
+def per_minute(metric: m.Metric, by: str) -> str:
     return f"60 * {q.sum_rate(metric, m.owner_matcher(metric), by=by)}"
 
 
@@ -160,7 +160,7 @@ container_memory = timeseries(
 
 rule_failures = timeseries(
     "Rule evaluation failures",
-    [target(failures_per_minute(m.PROMETHEUS_RULE_EVALUATION_FAILURES, "rule_group"), "{{rule_group}}")],
+    [target(per_minute(m.PROMETHEUS_RULE_EVALUATION_FAILURES, "rule_group"), "{{rule_group}}")],
     description="Rule evaluations that failed per minute, by rule file and group. Any is the "
     "PrometheusRuleEvaluationFailures alert: the alerts of that group are silently off.",
     unit="short",
@@ -170,9 +170,9 @@ rule_failures = timeseries(
 notification_failures = timeseries(
     "Notification failures",
     [
-        target(failures_per_minute(m.PROMETHEUS_NOTIFICATIONS_ERRORS, "alertmanager"),
+        target(per_minute(m.PROMETHEUS_NOTIFICATIONS_ERRORS, "alertmanager"),
                "Prometheus to {{alertmanager}}"),
-        target(failures_per_minute(m.ALERTMANAGER_NOTIFICATIONS_FAILED, "integration"),
+        target(per_minute(m.ALERTMANAGER_NOTIFICATIONS_FAILED, "integration"),
                "Alertmanager via {{integration}}"),
     ],
     description="Notifications that failed per minute: Prometheus sending to Alertmanager, and Alertmanager "
@@ -184,8 +184,8 @@ notification_failures = timeseries(
 collector_export_failures = timeseries(
     "Collector export failures",
     [
-        target(failures_per_minute(m.OTELCOL_EXPORTER_SEND_FAILED_SPANS, "exporter"), "spans via {{exporter}}"),
-        target(failures_per_minute(m.OTELCOL_EXPORTER_SEND_FAILED_METRIC_POINTS, "exporter"),
+        target(per_minute(m.OTELCOL_EXPORTER_SEND_FAILED_SPANS, "exporter"), "spans via {{exporter}}"),
+        target(per_minute(m.OTELCOL_EXPORTER_SEND_FAILED_METRIC_POINTS, "exporter"),
                "metric points via {{exporter}}"),
     ],
     description="Spans and metric points the OpenTelemetry Collector failed to export per minute. Failures to "
@@ -197,10 +197,8 @@ collector_export_failures = timeseries(
 trace_pipeline = timeseries(
     "Spans through the trace pipeline",
     [
-        target(f"60 * {q.sum_rate(m.OTELCOL_RECEIVER_ACCEPTED_SPANS, m.owner_matcher(m.OTELCOL_RECEIVER_ACCEPTED_SPANS))}",
-               "accepted by the Collector"),
-        target(f"60 * {q.sum_rate(m.TEMPO_SPANS_RECEIVED, m.owner_matcher(m.TEMPO_SPANS_RECEIVED))}",
-               "received by Tempo"),
+        target(per_minute(m.OTELCOL_RECEIVER_ACCEPTED_SPANS, ""), "accepted by the Collector"),
+        target(per_minute(m.TEMPO_SPANS_RECEIVED, ""), "received by Tempo"),
     ],
     description="Spans per minute the Collector accepted from the apps and Tempo received from the Collector. "
     "The two lines should match; a gap is spans lost in between.",

@@ -6,6 +6,7 @@ from catalog.grafana import PROMETHEUS, TEMPO
 from obs.author.datasources import Datasource
 
 SPAN = '$__tags, span_name="${__span.name}"'
+ERROR = 'status_code="STATUS_CODE_ERROR"'
 
 datasource = Datasource(
     name=TEMPO.name,
@@ -24,7 +25,7 @@ datasource = Datasource(
                 {"name": "Span rate", "query": f"sum(rate(traces_spanmetrics_calls_total{{{SPAN}}}[5m]))"},
                 {
                     "name": "Span error rate",
-                    "query": f'sum(rate(traces_spanmetrics_calls_total{{{SPAN}, status_code="STATUS_CODE_ERROR"}}[5m]))',
+                    "query": f"sum(rate(traces_spanmetrics_calls_total{{{SPAN}, {ERROR}}}[5m]))",
                 },
                 {
                     "name": "Span P95 latency",

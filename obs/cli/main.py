@@ -8,7 +8,7 @@ from obs.cli.build import build, validate
 from obs.cli.lint import lint_command
 from obs.cli.push import push
 from obs.cli.review import diff, preview
-from obs.cli.run import demo_exporter, stack_local, verify
+from obs.cli.run import check_metrics, demo_exporter, stack_local, verify
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,5 +17,6 @@ def main() -> None:
     """Observability as code: dashboards, alerts and their stack, from reviewed Python."""
 
 
-for command in (build, validate, lint_command, diff, preview, push, stack_local, verify, demo_exporter):
+for command in (build, validate, lint_command, diff, preview, push, stack_local, verify, check_metrics,
+                demo_exporter):
     main.add_command(command)
