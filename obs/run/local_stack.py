@@ -47,6 +47,9 @@ def local_stand_ins() -> dict[str, str]:
         jobs.NODE_EXPORTER.name: "node-exporter",
         jobs.CADVISOR.name: "demo:cadvisor",
         jobs.OTEL_COLLECTOR.name: "demo:collector",
+        jobs.OTEL_COLLECTOR_TELEMETRY.name: "demo:collector-telemetry",
+        jobs.GRAFANA.name: "demo:grafana",
+        jobs.TEMPO.name: "demo:tempo",
     }
 
 NOTIFIER_KEYS = ("email_configs", "slack_configs", "webhook_configs", "pagerduty_configs", "opsgenie_configs",
@@ -312,6 +315,15 @@ class LocalStack:
         """(job, compiled target) of every scrape target the stack serves."""
         config = load_yaml((self.root / PROMETHEUS_FILE).read_text(encoding="utf-8"))
         return scrape_targets(config)
+
+    def served_by(self, job: str) -> str:
+        """What serves a job that is not a demo exporter: Prometheus, Alertmanager or node-exporter themselves."""
+        addresses = {self.addresses.get(target) for name, target in self.jobs() if name == job}
+        if self.prometheus_url.removeprefix("http://") in addresses:
+            return BINARIES["prometheus"]
+        if self.alertmanager_url.removeprefix("http://") in addresses:
+            return BINARIES["alertmanager"]
+        return BINARIES["node-exporter"]
 
     def degrade(self, failure_rate: float, slow: bool = False) -> None:
         """Make the demo worker fail (and optionally slow down), to drive the evaluation alerts."""
