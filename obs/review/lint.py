@@ -9,6 +9,7 @@ Exclusions live in `lint-exclusions.yml`, each with a required reason.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -202,10 +203,8 @@ def _counted(expr: str, samples: dict[str, str]) -> set[str]:
         elif isinstance(node, promql_parser.ParenExpr | promql_parser.UnaryExpr | promql_parser.SubqueryExpr):
             walk(node.expr, counting)
 
-    try:
+    with contextlib.suppress(ValueError):  # target-promql reports it
         walk(promql_parser.parse(substitute(expr, {**samples, **WINDOW_SENTINELS})), False)
-    except ValueError:
-        pass  # target-promql reports it
     return found
 
 
