@@ -2,7 +2,7 @@
 other alerts silent (a rule that does not evaluate, a notification that does not get out, spans the Collector
 cannot export)."""
 
-from alerts._common import RUNBOOKS, VALUE
+from alerts._common import COUNT, RUNBOOKS, VALUE
 from catalog import grafana, jobs
 from catalog import metrics as m
 from catalog import promql as q
@@ -13,7 +13,11 @@ SYSTEM = grafana.SYSTEM_OVERVIEW
 
 
 def failing(metric: m.Metric, by: str) -> str:
-    return f"sum by ({by}) ({q.rate(metric, m.owner_matcher(metric), window=q.RULE_WINDOW)}) > 0"
+    """How many failures in the window, where there were any: the value reads as a count, not as 100m a second."""
+    return f"sum by ({by}) ({q.increase(metric, m.owner_matcher(metric), window=q.RULE_WINDOW)}) > 0"
+
+
+IN_WINDOW = f"in the last {q.RULE_WINDOW}"
 
 
 groups = [
@@ -41,7 +45,7 @@ groups = [
                 for_=t.RULE_FAILURES.for_,
                 severity=t.RULE_FAILURES.severity,
                 summary="Prometheus fails to evaluate rules of {{ $labels.rule_group }}",
-                description=f"Rules of {{{{ $labels.rule_group }}}} fail {VALUE} times a second: the alerts and "
+                description=f"Rules of {{{{ $labels.rule_group }}}} failed {COUNT} times {IN_WINDOW}: the alerts and "
                 "recorded series they compute are missing, silently. `obs verify` names the rule and its error.",
                 panel=PanelLink(SYSTEM, "Rule evaluation failures"),
             ),
@@ -52,8 +56,9 @@ groups = [
                 for_=t.NOTIFICATION_FAILURES.for_,
                 severity=t.NOTIFICATION_FAILURES.severity,
                 summary="Prometheus cannot send alerts to Alertmanager",
-                description=f"Prometheus fails (or drops) {VALUE} alert notifications a second on their way to "
-                "Alertmanager: firing alerts reach no one. Only the dead-man receiver notices this one for sure.",
+                description=f"Prometheus failed to send (or dropped) {COUNT} alert notifications {IN_WINDOW} on "
+                "their way to Alertmanager: firing alerts reach no one. Only the dead-man receiver notices this one for "
+                "sure.",
                 panel=PanelLink(SYSTEM, "Notification failures"),
             ),
             AlertRule(
@@ -62,7 +67,7 @@ groups = [
                 for_=t.NOTIFICATION_FAILURES.for_,
                 severity=t.NOTIFICATION_FAILURES.severity,
                 summary="Alertmanager fails to deliver {{ $labels.integration }} notifications",
-                description=f"{VALUE} {{{{ $labels.integration }}}} notifications a second fail: alerts routed "
+                description=f"{COUNT} {{{{ $labels.integration }}}} notifications failed {IN_WINDOW}: alerts routed "
                 "there reach no one. Check the receiver's credentials and the service's status.",
                 panel=PanelLink(SYSTEM, "Notification failures"),
             ),
@@ -73,7 +78,7 @@ groups = [
                 for_=t.COLLECTOR_EXPORT_FAILURES.for_,
                 severity=t.COLLECTOR_EXPORT_FAILURES.severity,
                 summary="The Collector fails to export through {{ $labels.exporter }}",
-                description=f"The OpenTelemetry Collector fails to export {VALUE} spans or metric points a second "
+                description=f"The OpenTelemetry Collector failed to export {COUNT} spans or metric points {IN_WINDOW} "
                 "through {{ $labels.exporter }}: traces (or the apps' OTLP metrics) are being lost.",
                 panel=PanelLink(SYSTEM, "Collector export failures"),
             ),
