@@ -178,7 +178,7 @@ def _is_counter(name: str) -> bool:
     return name.endswith(("_total", "_bucket", "_count", "_sum")) and ":" not in name
 
 
-def _counted(expr: str, samples: dict[str, str]) -> set[str]:
+def counted_series(expr: str, samples: dict[str, str]) -> set[str]:
     """Names of the series an expression only counts (`count(x)`, `count_over_time(x[...])`): their values, which
     a raw counter makes meaningless, do not matter."""
     import promql_parser
@@ -211,7 +211,7 @@ def _counted(expr: str, samples: dict[str, str]) -> set[str]:
 def _target_counter_agg(ctx: LintContext) -> Iterator[Finding]:
     for file, document, path, _panel, target in ctx.targets():
         samples = variable_samples(document)
-        counted = _counted(target["expr"], samples)
+        counted = counted_series(target["expr"], samples)
         for use in _uses(target["expr"], samples):
             if _is_counter(use.name) and use.function not in RATE_FUNCTIONS and use.name not in counted:
                 yield _panel_finding("target-counter-agg", file, document, path,
