@@ -57,8 +57,8 @@ groups = [
                 severity=t.NOTIFICATION_FAILURES.severity,
                 summary="Prometheus cannot send alerts to Alertmanager",
                 description=f"Prometheus failed to send (or dropped) {COUNT} alert notifications {IN_WINDOW} on "
-                "their way to Alertmanager: firing alerts reach no one. Only the dead-man receiver notices this one for "
-                "sure.",
+                "their way to Alertmanager: firing alerts reach no one. Only the dead-man receiver notices this one "
+                "for sure.",
                 panel=PanelLink(SYSTEM, "Notification failures"),
             ),
             AlertRule(

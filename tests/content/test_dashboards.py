@@ -143,7 +143,8 @@ def test_trace_panels_query_tempo_with_the_spec_traceql(repo):
     # The spec's examples, scoped to the span of one evaluation: a bare {duration>5s} also matches the request and
     # the batch spans around it.
     assert queries == {"Failed evaluations (traces)": '{name="evaluate_single_case" && status=error}',
-                       "Slow evaluations (traces)": f'{{name="evaluate_single_case" && duration>{thresholds.SLOW_EVALUATION}}}'}
+                       "Slow evaluations (traces)":
+                           f'{{name="evaluate_single_case" && duration>{thresholds.SLOW_EVALUATION}}}'}
     assert all(p["datasource"]["uid"] == grafana.TEMPO.uid for p in tempo.values())
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alerts.alertmanager import DEADMAN, ONCALL, RECEIVER_FOR, TEAM
+from alerts.alertmanager import DEADMAN, RECEIVER_FOR, TEAM
 from obs.check.tools import INSTALL_HINT
 from obs.core.paths import ALERTMANAGER_FILE, RULES_DIR
 
@@ -182,7 +182,8 @@ HOST_CPU = {"alertname": "HostHighCpuUsage", "severity": "warning", "component":
             "instance": "host.docker.internal:9100"}
 SLOW_EVALUATIONS = {"alertname": "EvaluationLatencyHigh", "severity": "warning", "component": "evaluations",
                     "job": "celery-worker"}
-STALLED = {"alertname": "EvaluationsStalled", "severity": "critical", "component": "evaluations", "job": "celery-worker"}
+STALLED = {"alertname": "EvaluationsStalled", "severity": "critical", "component": "evaluations",
+           "job": "celery-worker"}
 LOW_SUCCESS_STALLED = {**LOW_SUCCESS, "job": "celery-worker-2"}
 STALLED_2 = {**STALLED, "job": "celery-worker-2"}
 FAST_BURN = {"alertname": "EvaluationErrorBudgetBurnFast", "severity": "critical", "component": "evaluations",

@@ -65,7 +65,8 @@ def drop_annotation(key: str) -> dict:
 PINNED_PROMETHEUS = {"type": "prometheus", "uid": "obs-prometheus"}
 CASES = {
     "panel-title": lambda p: edit_dashboard(p, lambda d: panel(d, "Throughput").update(title="")),
-    "panel-title-unique": lambda p: edit_dashboard(p, lambda d: panel(d, "Success rate now").update(title="Success rate")),
+    "panel-title-unique": lambda p: edit_dashboard(
+        p, lambda d: panel(d, "Success rate now").update(title="Success rate")),
     "panel-description": lambda p: edit_dashboard(p, lambda d: panel(d, "Throughput").update(description="")),
     "panel-units": lambda p: edit_dashboard(
         p, lambda d: panel(d, "Throughput")["fieldConfig"]["defaults"].update(unit="")),
@@ -207,7 +208,8 @@ def test_series_only_counted_are_not_raw_counters(project):
     """count(node_cpu_seconds_total) counts CPUs: no rate() needed; the counter's value would still be flagged."""
     edit_dashboard(project, set_expr("Throughput", 'count by (instance) (node_cpu_seconds_total{mode="idle"})'))
     assert lint.lint(project, {"target-counter-agg"})[0] == []
-    edit_dashboard(project, set_expr("Throughput", 'count by (instance) (node_cpu_seconds_total) + sum(evaluations_total)'))
+    edit_dashboard(project, set_expr("Throughput",
+                                     'count by (instance) (node_cpu_seconds_total) + sum(evaluations_total)'))
     [finding] = lint.lint(project, {"target-counter-agg"})[0]
     assert "evaluations_total" in finding.message
 
