@@ -20,6 +20,7 @@ Pure: the page's text in, problems out. The catalog is passed in by the caller.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -247,23 +248,21 @@ def _children_problems(closed: Sequence[Metric], families: Mapping[str, Family])
                                               "children are created on first use, so the series is missing, not 0, "
                                               "until then; create each child at start-up"))
             continue
-        used = {label.name for label in metric.labels if any(label.name in labels for _, labels, _ in own)}
-        for label in metric.labels:
-            if label.name not in used:
-                continue
-            values = set(label.values) if label.values is not None else open_values.get(label.name, set())
-            groups: dict[tuple[tuple[str, str], ...], set[str]] = {}
-            for _, labels, _ in own:
-                rest = tuple(sorted((k, v) for k, v in labels.items() if k not in (label.name, "le")))
-                groups.setdefault(rest, set()).add(labels.get(label.name, ""))
-            for rest, present in sorted(groups.items()):
-                missing = sorted(values - present)
-                if missing:
-                    where = ", ".join(f"{k}={v}" for k, v in rest)
-                    problems.append(MetricProblem(metric.name, "children", f"no child for {label.name}="
-                                                  f"{', '.join(missing)}" + (f" ({where})" if where else "")
-                                                  + ": not pre-initialised, so that series is missing until its "
-                                                  "first event"))
+        used = [label for label in metric.labels if any(label.name in labels for _, labels, _ in own)]
+        if not used:
+            continue
+        # Every combination of the values in use: what an app that creates its children at start-up exports.
+        value_sets = [sorted(label.values) if label.values is not None else sorted(open_values.get(label.name, ()))
+                      for label in used]
+        present = {tuple(labels.get(label.name, "") for label in used) for _, labels, _ in own}
+        missing = sorted(set(itertools.product(*value_sets)) - present)
+        if missing:
+            shown = "; ".join(", ".join(f"{label.name}={value}" for label, value in zip(used, combination,
+                                                                                        strict=True))
+                              for combination in missing[:3])
+            more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+            problems.append(MetricProblem(metric.name, "children", f"no child for {shown}{more}: not "
+                                          "pre-initialised, so those series are missing until their first event"))
     return problems
 
 
