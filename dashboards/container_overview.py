@@ -22,7 +22,8 @@ def restarts(window: str) -> str:
 
 
 def oom_kills(window: str) -> str:
-    return f"sum by (name) (increase({q.selector(m.CONTAINER_OOM_EVENTS, *CONTAINER)}[{window}]))"
+    """Whole kills: increase() extrapolates to the window's edges (one kill can read 1.2)."""
+    return f"round(sum by (name) (increase({q.selector(m.CONTAINER_OOM_EVENTS, *CONTAINER)}[{window}])))"
 
 
 def per_row(title: str, expr: str, description: str) -> table:

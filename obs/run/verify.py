@@ -180,21 +180,20 @@ def promql_regex_escape(value: str) -> str:
 
 
 def variable_values(prometheus: Prometheus, document: dict[str, Any]) -> dict[str, str]:
-    """Fill each variable the way Grafana would with "All" selected: from real label values."""
+    """Fill each variable the way Grafana would with "All" selected: its allValue when it has one (Grafana then
+    interpolates that, `.*`, not the list), else the real label values joined as a regex."""
     values: dict[str, str] = {}
     for variable in (document.get("templating") or {}).get("list") or []:
         name, kind = variable["name"], variable.get("type")
         if kind == "query":
+            if variable.get("includeAll") and variable.get("allValue"):
+                values[name] = str(variable["allValue"])
+                continue
             query = variable.get("query")
             text = query.get("query", "") if isinstance(query, dict) else str(query or "")
             match = LABEL_VALUES.match(substitute(text, values))
             found = prometheus.label_values(match.group("label"), match.group("selector")) if match else []
-            if found:
-                values[name] = "|".join(promql_regex_escape(v) for v in found)
-            else:
-                # No value at all (an app that exports no `model` label): Grafana's "All" is then the allValue, and
-                # `model=~".*"` matches the series without the label, as it should.
-                values[name] = str(variable.get("allValue") or "") if variable.get("includeAll") else ""
+            values[name] = "|".join(promql_regex_escape(v) for v in found) if found else "__no_values__"
         elif kind in ("textbox", "constant", "custom"):
             values[name] = str(variable.get("query") or "").split(",")[0].strip()
     return values
