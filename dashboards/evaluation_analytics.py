@@ -6,8 +6,6 @@ and the API gateway exports the same families at zero. Panels by model or error 
 exports neither label: the legend then says "all models" or "unspecified".
 """
 
-import json
-
 from catalog import grafana
 from catalog import metrics as m
 from catalog import promql as q
@@ -15,7 +13,7 @@ from catalog import thresholds as t
 from obs.author.dashboard import platform_dashboard
 from obs.author.layout import section
 from obs.author.panels import stat, target, timeseries
-from obs.author.traces import tempo_traces
+from obs.author.traces import explore_link, tempo_traces
 from obs.author.variables import label_values, textbox
 
 APP = (q.APP, 'job=~"$job"', 'model=~"$model"')
@@ -28,18 +26,11 @@ COST_PER_SECOND = (
 )
 
 
-def tempo_link(title: str, traceql: str) -> dict:
-    """A data link opening Tempo in Explore with `traceql`, over the panel's time range."""
-    state = {"datasource": grafana.TEMPO.uid, "queries": [{"refId": "A", "queryType": "traceql", "query": traceql}],
-             "range": {"from": "${__from}", "to": "${__to}"}}
-    return {"title": title, "url": "/explore?left=" + json.dumps(state, separators=(",", ":")), "targetBlank": True}
-
-
-FAILED_TRACES_LINK = tempo_link("Failed evaluations in Tempo", q.failed_evaluation_spans())
+FAILED_TRACES_LINK = explore_link("Failed evaluations in Tempo", q.failed_evaluation_spans())
 # Per series of "Failures by error type": the traces of that error type.
-ERROR_TYPE_TRACES_LINK = tempo_link("Failed evaluations of this error type in Tempo",
+ERROR_TYPE_TRACES_LINK = explore_link("Failed evaluations of this error type in Tempo",
                                     q.failed_evaluation_spans("${__field.labels.error_type}"))
-SLOW_TRACES_LINK = tempo_link(f"Evaluations slower than {t.SLOW_EVALUATION} in Tempo", q.slow_evaluation_spans())
+SLOW_TRACES_LINK = explore_link(f"Evaluations slower than {t.SLOW_EVALUATION} in Tempo", q.slow_evaluation_spans())
 
 # --- Overview: the numbers an on-call engineer reads first ------------------------------------------
 evaluations_in_range = stat(

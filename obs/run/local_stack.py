@@ -50,6 +50,9 @@ def local_stand_ins() -> dict[str, str]:
         jobs.OTEL_COLLECTOR_TELEMETRY.name: "demo:collector-telemetry",
         jobs.GRAFANA.name: "demo:grafana",
         jobs.TEMPO.name: "demo:tempo",
+        # They run here for real and scrape (or are scraped as) themselves.
+        jobs.PROMETHEUS.name: "prometheus",
+        jobs.ALERTMANAGER.name: "alertmanager",
     }
 
 NOTIFIER_KEYS = ("email_configs", "slack_configs", "webhook_configs", "pagerduty_configs", "opsgenie_configs",
@@ -317,13 +320,8 @@ class LocalStack:
         return scrape_targets(config)
 
     def served_by(self, job: str) -> str:
-        """What serves a job that is not a demo exporter: Prometheus, Alertmanager or node-exporter themselves."""
-        addresses = {self.addresses.get(target) for name, target in self.jobs() if name == job}
-        if self.prometheus_url.removeprefix("http://") in addresses:
-            return BINARIES["prometheus"]
-        if self.alertmanager_url.removeprefix("http://") in addresses:
-            return BINARIES["alertmanager"]
-        return BINARIES["node-exporter"]
+        """The binary serving a job that is not a demo exporter: Prometheus, Alertmanager or node-exporter."""
+        return BINARIES.get(local_stand_ins().get(job, ""), "?")
 
     def degrade(self, failure_rate: float, slow: bool = False) -> None:
         """Make the demo worker fail (and optionally slow down), to drive the evaluation alerts."""
