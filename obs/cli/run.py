@@ -105,16 +105,20 @@ def stack_local(project, interval: str | None) -> None:
     activate(project.root)
     try:
         with LocalStack(project.root, interval=interval, on_alert=show) as stack:
-            click.echo(f"{'Prometheus':<14} {stack.prometheus_url}")
-            click.echo(f"{'Alertmanager':<14} {stack.alertmanager_url}")
+            width = max(len(job) for job, _ in stack.jobs()) + 1
+            click.echo(f"{'Prometheus':<{width}} {stack.prometheus_url}")
+            click.echo(f"{'Alertmanager':<{width}} {stack.alertmanager_url}")
             for job, target in stack.jobs():
                 exporter = stack.exporters.get(job)
                 what = f"demo exporter, role {exporter.role}" if exporter else stack.served_by(job)
-                click.echo(f"{job:<14} http://{stack.addresses[target]}/metrics ({what}, for {target})")
+                click.echo(f"{job:<{width}} http://{stack.addresses[target]}/metrics ({what}, for {target})")
             worker = stack.exporters.get("celery-worker")
             if worker is not None:
-                click.echo(f"{'degrade:':<14} curl -X POST '{worker.url}/control?failure_rate=0.6'")
-            click.echo(f"{'verify:':<14} obs verify --prometheus-url {stack.prometheus_url}")
+                click.echo(f"{'degrade:':<{width}} curl -X POST '{worker.url}/control?failure_rate=0.6'")
+            cadvisor = stack.exporters.get("cadvisor")
+            if cadvisor is not None:
+                click.echo(f"{'restart:':<{width}} curl -X POST '{cadvisor.url}/control?restart=grafana&policy=1'")
+            click.echo(f"{'verify:':<{width}} obs verify --prometheus-url {stack.prometheus_url}")
             click.echo("Ctrl-C to stop")
             try:
                 while True:

@@ -113,6 +113,13 @@ def test_every_panel_shows_data_rules_evaluate_and_targets_meet_the_contract(rea
     assert result.prometheus_version.startswith(("2.", "3."))
 
 
+def test_the_apps_otlp_metrics_keep_their_job_as_exported_job(prometheus, ready):
+    """The Collector's exporter writes the app's `job`; the scrape's own job wins (honor_labels: false)."""
+    result = prometheus.get("/api/v1/query", query="http_server_duration_milliseconds_count")["result"]
+    assert {s["metric"]["job"] for s in result} == {"otel-collector"}
+    assert {s["metric"]["exported_job"] for s in result} == {"api-gateway", "celery-worker"}
+
+
 def test_obs_verify_command_reports_json(stack, ready, repo):
     from helpers import run_obs
 
