@@ -1,7 +1,7 @@
 """Scrape-target alerts: one per job of catalog/jobs.py, each linking to its service-health tile.
 
-An app service that cannot be scraped is an outage (critical); an exporter that cannot be scraped leaves the
-platform running but the alerts and panels that read it blind (warning).
+An app service that cannot be scraped is an outage (critical); an exporter or a part of the monitoring stack that
+cannot be scraped leaves the platform running but the alerts and panels that read it blind (warning).
 """
 
 from alerts._common import INSTANCE, JOB, RUNBOOKS, VALUE
@@ -42,6 +42,16 @@ groups = [
                         "the container panels are empty."),
             target_down("OtelCollectorDown", jobs.OTEL_COLLECTOR, t.EXPORTER_DOWN,
                         "spans from the API gateway and the workers no longer reach Tempo."),
+            target_down("PrometheusSelfScrapeDown", jobs.PROMETHEUS, t.EXPORTER_DOWN,
+                        "Prometheus's own health (rule failures, notification errors) is not recorded."),
+            target_down("AlertmanagerDown", jobs.ALERTMANAGER, t.EXPORTER_DOWN,
+                        "alerts are not delivered; the dead-man receiver stops hearing the Watchdog."),
+            target_down("GrafanaDown", jobs.GRAFANA, t.EXPORTER_DOWN,
+                        "the dashboards are unavailable."),
+            target_down("TempoDown", jobs.TEMPO, t.EXPORTER_DOWN,
+                        "traces are not stored and the trace panels are empty."),
+            target_down("OtelCollectorTelemetryDown", jobs.OTEL_COLLECTOR_TELEMETRY, t.EXPORTER_DOWN,
+                        "the Collector's export failures and queues are not watched."),
         ],
     ),
 ]

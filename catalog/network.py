@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from catalog._records import fail, record
 
-# The host as containers see it (docker's host-gateway): the apps and cAdvisor publish their ports there.
+# The host as containers see it (docker's host-gateway): the apps and cAdvisor publish their ports there, and
+# node-exporter, on the host's network, listens there.
 HOST_GATEWAY = "host.docker.internal"
 
 
@@ -35,6 +36,8 @@ class Endpoint:
 
 GRAFANA = Endpoint("grafana", 3000)
 PROMETHEUS = Endpoint("prometheus", 9090)
+# Prometheus scrapes its own /metrics inside its container.
+PROMETHEUS_SELF = Endpoint("localhost", PROMETHEUS.port)
 ALERTMANAGER = Endpoint("alertmanager", 9093)
 TEMPO_HTTP = Endpoint("tempo", 3200)
 TEMPO_OTLP_GRPC = Endpoint("tempo", 4317)
@@ -45,7 +48,9 @@ COLLECTOR_METRICS = Endpoint("otel-collector", 8889)
 # The Collector's own telemetry (otelcol_*: export failures, queues). Its default reader binds localhost:8888,
 # which no other container reaches; stack/otel_collector.py configures a reader on every interface.
 COLLECTOR_TELEMETRY = Endpoint("otel-collector", 8888)
-NODE_EXPORTER = Endpoint("node-exporter", 9100)
+# node-exporter runs on the host's network (network_mode: host), so that "host network I/O" is the host's and not
+# the interface of a container; Prometheus reaches it through the host, like cAdvisor and the apps.
+NODE_EXPORTER = Endpoint(HOST_GATEWAY, 9100)
 # cAdvisor is scraped through the host (it publishes its port there): the spec's host.docker.internal:8080.
 CADVISOR = Endpoint("cadvisor", 8080)
 CADVISOR_ON_HOST = Endpoint(HOST_GATEWAY, CADVISOR.port)

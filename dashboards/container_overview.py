@@ -1,4 +1,8 @@
-"""Container Overview: CPU, memory and network per container, and which containers restart."""
+"""Container Overview: CPU, memory and network per container, which containers restart, and OOM kills.
+
+Written for cAdvisor 0.49 as it exports Docker containers: one series per container incarnation (a restart by the
+restart policy starts new series under a new container_label_restartcount), always summed by `name`.
+"""
 
 
 from catalog import grafana
@@ -14,9 +18,25 @@ RESTART_STEPS = [{"color": GREEN, "value": None}, {"color": AMBER, "value": 1}, 
 
 
 def restarts(window: str) -> str:
-    """cAdvisor has no restart counter: a restart resets the container's CPU counter, so count resets.
-    (changes(container_start_time_seconds) would need cAdvisor 0.60 or later.)"""
-    return f"sum by (name) (resets({q.selector(m.CONTAINER_CPU, *CONTAINER)}[{window}]))"
+    return q.container_restarts(window, CONTAINER[0])
+
+
+def oom_kills(window: str) -> str:
+    """Whole kills: increase() extrapolates to the window's edges (one kill can read 1.2)."""
+    return f"round(sum by (name) (increase({q.selector(m.CONTAINER_OOM_EVENTS, *CONTAINER)}[{window}])))"
+
+
+def per_row(title: str, expr: str, description: str) -> table:
+    return table(
+        title,
+        [target(expr, instant=True)],
+        description=description,
+        unit="none",
+        transformations=[
+            {"id": "organize", "options": {"excludeByName": {"Time": True}, "renameByName": {"Value": "count"}}},
+            {"id": "sortBy", "options": {"sort": [{"field": "count", "desc": True}]}},
+        ],
+    )
 
 
 running = stat(
@@ -41,7 +61,17 @@ memory_total = stat(
 restarts_total = stat(
     "Restarts in range",
     [target(f"sum({restarts('$__range')}) or vector(0)", instant=True)],
-    description="Container restarts in the selected time range, counted as CPU-counter resets.",
+    description="Container restarts in the selected time range: restarts by Docker's restart policy (a new "
+    "incarnation of the container's series) and manual ones (its CPU counter starting again).",
+    unit="none",
+    steps=RESTART_STEPS,
+    graph=False,
+    color_mode="background",
+)
+oom_total = stat(
+    "OOM kills in range",
+    [target(f"sum({oom_kills('$__range')}) or vector(0)", instant=True)],
+    description="Processes the kernel's OOM killer ended inside the selected containers in the time range.",
     unit="none",
     steps=RESTART_STEPS,
     graph=False,
@@ -80,35 +110,42 @@ network_transmit = timeseries(
 restarts_over_time = timeseries(
     "Container restarts",
     [target(restarts("$__rate_interval"), "{{name}}")],
-    description="Restarts per interval for each container (CPU-counter resets). Repeated bars are a crash loop.",
+    description="Restarts of each container within the trailing rate interval at each point (policy and manual "
+    "restarts alike). Repeated bars are a crash loop.",
     unit="none",
     min_value=0,
     draw_style="bars",
-    legend_calcs=("sum",),
+    legend_calcs=("max",),
 )
-restarts_table = table(
-    "Restarts by container",
-    [target(restarts("$__range"), instant=True)],
-    description="Restarts of each container in the selected time range, most first.",
+oom_over_time = timeseries(
+    "OOM kills per container",
+    [target(oom_kills("$__rate_interval"), "{{name}}")],
+    description="OOM kills of each container within the trailing rate interval. A container killed for memory "
+    "usually restarts right after: compare with Container restarts.",
     unit="none",
-    transformations=[
-        {"id": "organize", "options": {"excludeByName": {"Time": True}, "renameByName": {"Value": "restarts"}}},
-        {"id": "sortBy", "options": {"sort": [{"field": "restarts", "desc": True}]}},
-    ],
+    min_value=0,
+    draw_style="bars",
+    legend_calcs=("max",),
 )
+restarts_table = per_row("Restarts by container", restarts("$__range"),
+                         "Restarts of each container in the selected time range, most first.")
+oom_table = per_row("OOM kills by container", oom_kills("$__range"),
+                    "OOM kills of each container in the selected time range, most first.")
 
 dashboard = platform_dashboard(
     grafana.CONTAINER_OVERVIEW,
-    description="CPU, memory, network I/O and restarts of every container, from cAdvisor.",
+    description="CPU, memory, network I/O, restarts and OOM kills of every container, from cAdvisor.",
     tags=["containers"],
     links_to=[grafana.SYSTEM_OVERVIEW],
     variables=[
         label_values("container", "name", f'{m.CONTAINER_MEMORY}{{{q.NAMED_CONTAINERS}}}', label_text="Container"),
     ],
     sections=[
-        section("Summary", [(running, 6), (cpu_total, 6), (memory_total, 6), (restarts_total, 6)], height=4),
+        section("Summary", [(running, 4), (cpu_total, 5), (memory_total, 5), (restarts_total, 5), (oom_total, 5)],
+                height=4),
         section("CPU and memory", [(cpu, 12), (memory, 12)]),
         section("Network I/O", [(network_receive, 12), (network_transmit, 12)]),
-        section("Restarts", [(restarts_over_time, 16), (restarts_table, 8)]),
+        section("Restarts and OOM kills", [(restarts_over_time, 16), (restarts_table, 8),
+                                           (oom_over_time, 16), (oom_table, 8)]),
     ],
 )

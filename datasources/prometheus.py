@@ -16,6 +16,12 @@ datasource = Datasource(
         "prometheusVersion": versions.PROMETHEUS_VERSION,
         # $__rate_interval is at least four times this: it must be the largest scrape interval in use.
         "timeInterval": jobs.GLOBAL_SCRAPE_INTERVAL,
-        "exemplarTraceIdDestinations": [{"name": "trace_id", "datasourceUid": TEMPO.uid}],
+        # The exemplar label holding the trace id, one entry per spelling in use, matched exactly: the apps'
+        # client_python and OTel SDK exemplars say trace_id; Tempo's span metrics (remote-written by its
+        # metrics-generator, modules/generator/registry/histogram.go) say traceID.
+        "exemplarTraceIdDestinations": [
+            {"name": "trace_id", "datasourceUid": TEMPO.uid},
+            {"name": "traceID", "datasourceUid": TEMPO.uid},
+        ],
     },
 )

@@ -5,6 +5,9 @@ from catalog import network
 from catalog.grafana import PROMETHEUS, TEMPO
 from obs.author.datasources import Datasource
 
+SPAN = '$__tags, span_name="${__span.name}"'
+ERROR = 'status_code="STATUS_CODE_ERROR"'
+
 datasource = Datasource(
     name=TEMPO.name,
     type=TEMPO.type,
@@ -16,16 +19,18 @@ datasource = Datasource(
             "spanStartTimeShift": "-5m",
             "spanEndTimeShift": "5m",
             "tags": [{"key": "service.name", "value": "service"}],
+            # Per span, not per service: Tempo's span metrics carry span_name (spanmetrics/config.go), and
+            # ${__span.name} is the span the link is opened from (Grafana's trace-to-metrics query variables).
             "queries": [
-                {"name": "Request rate", "query": "sum(rate(traces_spanmetrics_calls_total{$__tags}[5m]))"},
+                {"name": "Span rate", "query": f"sum(rate(traces_spanmetrics_calls_total{{{SPAN}}}[5m]))"},
                 {
-                    "name": "Error rate",
-                    "query": 'sum(rate(traces_spanmetrics_calls_total{$__tags, status_code="STATUS_CODE_ERROR"}[5m]))',
+                    "name": "Span error rate",
+                    "query": f"sum(rate(traces_spanmetrics_calls_total{{{SPAN}, {ERROR}}}[5m]))",
                 },
                 {
-                    "name": "P95 latency",
+                    "name": "Span P95 latency",
                     "query": "histogram_quantile(0.95, sum by (le) "
-                    "(rate(traces_spanmetrics_latency_bucket{$__tags}[5m])))",
+                    f"(rate(traces_spanmetrics_latency_bucket{{{SPAN}}}[5m])))",
                 },
             ],
         },

@@ -3,10 +3,13 @@
     GRAFANA_ADMIN_PASSWORD=... ALERTMANAGER_SECRETS_DIR=/path/to/secrets docker compose up -d
 
 UIs and APIs are published on the host's loopback only. cAdvisor is the exception: Prometheus scrapes it through
-host.docker.internal (the bridge gateway), which a loopback-only port does not reach.
+host.docker.internal (the bridge gateway), which a loopback-only port does not reach. node-exporter runs on the
+host's network (its network I/O is then the host's, not its container's) and listens on the host's port 9100:
+keep that port closed to the outside in the host's firewall.
 """
 
 from catalog import network as n
+from catalog import thresholds as t
 from catalog import versions as v
 from obs.author import stack as s
 
@@ -41,7 +44,8 @@ prometheus = s.Service(
     command=[
         f"--config.file={s.PROMETHEUS_CONFIG_MOUNT}",
         "--storage.tsdb.path=/prometheus",
-        "--storage.tsdb.retention.time=7d",
+        # The evaluation SLO's error budget is a ratio over its whole period: keep at least that much.
+        f"--storage.tsdb.retention.time={t.EVALUATION_SLO.period}",
         "--web.enable-remote-write-receiver",  # Tempo's metrics-generator writes span metrics here
         "--enable-feature=exemplar-storage",  # exemplars link latency panels to their traces
     ],
@@ -111,9 +115,10 @@ otel_collector = s.Service(
 node_exporter = s.Service(
     "node-exporter",
     image=f"prom/node-exporter:v{v.NODE_EXPORTER_VERSION}",
-    command=["--path.rootfs=/host"],
-    expose=[n.NODE_EXPORTER.port],
+    command=["--path.rootfs=/host", f"--web.listen-address=:{n.NODE_EXPORTER.port}"],
     mounts=[s.host_path("/", "/host", propagation="rslave")],
+    # node-exporter's README: the host's network and process namespaces, the host's root read-only.
+    network_mode="host",
     pid="host",
 )
 

@@ -49,10 +49,23 @@ class Slack:
 
 
 @dataclass(frozen=True)
+class Webhook:
+    """An HTTP POST of the alerts' JSON to `url` (a dead-man's-switch service, for instance). The URL is not a
+    secret; a bearer token, if the service needs one, is read from `bearer_token_file` (Alertmanager 0.25 has no
+    url_file for webhooks, so a service whose URL is the secret cannot be used)."""
+
+    url: str
+    bearer_token_file: str = ""
+    send_resolved: bool = False
+    max_alerts: int = 0  # 0: all of the group's alerts
+
+
+@dataclass(frozen=True)
 class Receiver:
     name: str
     email: Sequence[Email] = ()
     slack: Sequence[Slack] = ()
+    webhook: Sequence[Webhook] = ()
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,8 @@ class Service:
     extra_hosts: Mapping[str, str] = field(default_factory=dict)
     depends_on: Mapping[str, str] = field(default_factory=dict)  # service -> condition
     pid: str | None = None
+    # "host": the container shares the host's network namespace (no ports to publish: it listens on the host).
+    network_mode: str | None = None
     privileged: bool = False
     devices: Sequence[str] = ()
     restart: str = "unless-stopped"
@@ -149,6 +151,8 @@ class Service:
             out["extra_hosts"] = [f"{host}:{address}" for host, address in self.extra_hosts.items()]
         if self.depends_on:
             out["depends_on"] = {name: {"condition": condition} for name, condition in self.depends_on.items()}
+        if self.network_mode:
+            out["network_mode"] = self.network_mode
         if self.pid:
             out["pid"] = self.pid
         if self.privileged:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import grafanalib.core as G
 
 TRACE_LIMIT = 20
@@ -35,3 +37,13 @@ def tempo_traces(title: str, traceql: str, *, description: str) -> G.Table:
         },
     )
     return panel
+
+
+def explore_link(title: str, traceql: str) -> dict:
+    """A data link opening Grafana's Explore on Tempo with `traceql`, over the panel's time range. The query may hold
+    data-link variables (`${__field.labels.error_type}`): Grafana fills them from the value clicked."""
+    from catalog.grafana import TEMPO
+
+    state = {"datasource": TEMPO.uid, "queries": [{"refId": "A", "queryType": "traceql", "query": traceql}],
+             "range": {"from": "${__from}", "to": "${__to}"}}
+    return {"title": title, "url": "/explore?left=" + json.dumps(state, separators=(",", ":")), "targetBlank": True}

@@ -119,6 +119,7 @@ class ServiceView:
     exposed: set[int]
     mounts: list[MountView]
     extra_hosts: dict[str, str]
+    host_network: bool = False  # network_mode: host: it listens on the host's interfaces, host.docker.internal too
     listens: set[int] | None = None  # None: unknown image, trust the compose file
 
     @property
@@ -180,7 +181,8 @@ def parse_services(compose: dict[str, Any]) -> dict[str, ServiceView]:
         views[name] = ServiceView(name, image, kind,
                                   [str(a) for a in service.get("command") or []],
                                   {k: str(v) for k, v in (service.get("environment") or {}).items()},
-                                  published, exposed, mounts, extra_hosts)
+                                  published, exposed, mounts, extra_hosts,
+                                  host_network=service.get("network_mode") == "host")
     return views
 
 
@@ -365,6 +367,8 @@ def reference_problems(stack: Stack, ref: Reference) -> Iterator[Problem]:
         if ref.client is not None and ref.client.extra_hosts.get(HOST_GATEWAY) != "host-gateway":
             yield problem(f"service {ref.client.name!r} does not map {HOST_GATEWAY} "
                           f"(extra_hosts: {HOST_GATEWAY}:host-gateway)")
+        if any(s.host_network and s.listens is not None and port in s.listens for s in stack.services.values()):
+            return
         publishers = [(s, ip) for s in stack.services.values() for ip, host_port, _ in s.published
                       if host_port == port]
         if any(ip in (None, "0.0.0.0") for _, ip in publishers):

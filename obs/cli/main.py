@@ -9,7 +9,7 @@ from obs.cli.ingest import import_command
 from obs.cli.lint import lint_command
 from obs.cli.push import push
 from obs.cli.review import diff, preview
-from obs.cli.run import demo_exporter, stack_local, verify
+from obs.cli.run import check_metrics, demo_exporter, stack_local, verify
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,5 +19,5 @@ def main() -> None:
 
 
 for command in (build, validate, lint_command, diff, preview, push, import_command, stack_local, verify,
-                demo_exporter):
+                check_metrics, demo_exporter):
     main.add_command(command)

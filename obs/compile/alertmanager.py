@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from obs.author.alertmanager import Alertmanager, Receiver, Route
+from obs.author.alertmanager import Alertmanager, Receiver, Route, Webhook
 
 
 def _without_empty(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -42,6 +42,17 @@ def compile_receiver(receiver: Receiver) -> dict[str, Any]:
                             "title_link": slack.title_link, "text": slack.text})
             for slack in receiver.slack
         ]
+    if receiver.webhook:
+        document["webhook_configs"] = [compile_webhook(webhook) for webhook in receiver.webhook]
+    return document
+
+
+def compile_webhook(webhook: Webhook) -> dict[str, Any]:
+    document: dict[str, Any] = {"url": webhook.url, "send_resolved": webhook.send_resolved}
+    if webhook.max_alerts:
+        document["max_alerts"] = webhook.max_alerts
+    if webhook.bearer_token_file:
+        document["http_config"] = {"authorization": {"type": "Bearer", "credentials_file": webhook.bearer_token_file}}
     return document
 
 

@@ -118,6 +118,8 @@ def prometheus_document() -> dict[str, Any]:
         if job.scrape_interval:
             config["scrape_interval"] = job.scrape_interval
         config["metrics_path"] = job.metrics_path
+        if not job.honor_timestamps:
+            config["honor_timestamps"] = False
         config["static_configs"] = [{"targets": [job.address]}]
         return config
 

@@ -9,6 +9,7 @@ Exclusions live in `lint-exclusions.yml`, each with a required reason.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -109,6 +110,22 @@ def _panel_title(ctx: LintContext) -> Iterator[Finding]:
                 yield _panel_finding("panel-title", file, document, [*path, "title"], "panel has no title")
 
 
+def _panel_title_unique(ctx: LintContext) -> Iterator[Finding]:
+    for file, document in ctx.dashboards.items():
+        first: dict[str, dict[str, Any]] = {}
+        for panel, path in panels_with_paths(document):
+            title = panel.get("title")
+            if not title or panel.get("type") == "row":
+                continue
+            if title in first:
+                other = first[title]
+                yield _panel_finding("panel-title-unique", file, document, [*path, "title"],
+                                     f"title {title!r} is also the title of the {other.get('type')} panel id "
+                                     f"{other.get('id')}")
+            else:
+                first[title] = panel
+
+
 def _panel_description(ctx: LintContext) -> Iterator[Finding]:
     for file, document in ctx.dashboards.items():
         for panel, path in panels_with_paths(document):
@@ -161,10 +178,42 @@ def _is_counter(name: str) -> bool:
     return name.endswith(("_total", "_bucket", "_count", "_sum")) and ":" not in name
 
 
+def counted_series(expr: str, samples: dict[str, str]) -> set[str]:
+    """Names of the series an expression only counts (`count(x)`, `count_over_time(x[...])`): their values, which
+    a raw counter makes meaningless, do not matter."""
+    import promql_parser
+
+    from obs.check.promql import substitute
+
+    found: set[str] = set()
+
+    def walk(node: object, counting: bool) -> None:
+        if isinstance(node, promql_parser.VectorSelector | promql_parser.MatrixSelector):
+            selector = node.vector_selector if isinstance(node, promql_parser.MatrixSelector) else node
+            if counting and selector.name:
+                found.add(selector.name)
+        elif isinstance(node, promql_parser.AggregateExpr):
+            walk(node.expr, str(node.op) == "count")
+        elif isinstance(node, promql_parser.Call):
+            for argument in node.args:
+                walk(argument, node.func.name == "count_over_time")
+        elif isinstance(node, promql_parser.BinaryExpr):
+            walk(node.lhs, False)
+            walk(node.rhs, False)
+        elif isinstance(node, promql_parser.ParenExpr | promql_parser.UnaryExpr | promql_parser.SubqueryExpr):
+            walk(node.expr, counting)
+
+    with contextlib.suppress(ValueError):  # target-promql reports it
+        walk(promql_parser.parse(substitute(expr, {**samples, **WINDOW_SENTINELS})), False)
+    return found
+
+
 def _target_counter_agg(ctx: LintContext) -> Iterator[Finding]:
     for file, document, path, _panel, target in ctx.targets():
-        for use in _uses(target["expr"], variable_samples(document)):
-            if _is_counter(use.name) and use.function not in RATE_FUNCTIONS:
+        samples = variable_samples(document)
+        counted = counted_series(target["expr"], samples)
+        for use in _uses(target["expr"], samples):
+            if _is_counter(use.name) and use.function not in RATE_FUNCTIONS and use.name not in counted:
                 yield _panel_finding("target-counter-agg", file, document, path,
                                      f"counter {use.name} is used without rate()/increase()")
 
@@ -281,6 +330,10 @@ RULES: tuple[Rule, ...] = (
     Rule("panel-title", _panel_title,
          reason="A panel without a title cannot be referred to in a review, an alert or a link.",
          fix="Give the panel a title."),
+    Rule("panel-title-unique", _panel_title_unique,
+         reason="A panel is named by its title in reviews, `obs verify` rows and alert links: two panels of one "
+                "dashboard with one title are two things with one name.",
+         fix="Make the titles say what differs (\"Success rate now\" for the stat, \"Success rate\" for the graph)."),
     Rule("panel-description", _panel_description,
          reason="The on-call reader needs to know what a panel shows and what 'bad' looks like.",
          fix="Pass description= to the panel builder."),

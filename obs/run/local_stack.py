@@ -53,6 +53,13 @@ def local_stand_ins() -> dict[str, str]:
         jobs.CELERY_WORKER.name: "demo:worker",
         jobs.NODE_EXPORTER.name: "node-exporter",
         jobs.CADVISOR.name: "demo:cadvisor",
+        jobs.OTEL_COLLECTOR.name: "demo:collector",
+        jobs.OTEL_COLLECTOR_TELEMETRY.name: "demo:collector-telemetry",
+        jobs.GRAFANA.name: "demo:grafana",
+        jobs.TEMPO.name: "demo:tempo",
+        # They run here for real and scrape (or are scraped as) themselves.
+        jobs.PROMETHEUS.name: "prometheus",
+        jobs.ALERTMANAGER.name: "alertmanager",
     }
     stand_ins.update({job.name: "otelcol" for job in jobs.SCRAPE_JOBS if job.host == network.COLLECTOR_METRICS.host})
     return stand_ins
@@ -317,8 +324,9 @@ class LocalStack:
                                       f"listens on no port {port}")
             self.served_by[target] = str(self.programs["otelcol"])
             return f"127.0.0.1:{self._collector_ports[int(port)]}"
-        if stand_in.startswith("demo:") or stand_in == "otelcol":  # no Collector built: the demo's process metrics
-            role = "collector" if stand_in == "otelcol" else stand_in.removeprefix("demo:")
+        if stand_in.startswith("demo:") or stand_in == "otelcol":  # no Collector built: the demo stands in for it
+            role = stand_in.removeprefix("demo:") if stand_in != "otelcol" else (
+                "collector-telemetry" if int(port) == network.COLLECTOR_TELEMETRY.port else "collector")
             exporter = DemoExporter(role).start()
             self.exporters[job] = exporter
             self.served_by[target] = f"demo exporter, role {role}"

@@ -3,7 +3,8 @@
 - Every panel query of every compiled dashboard, with template variables filled from real label values,
   runs over a recent range: ok, empty (no data) or error (Prometheus's message).
 - Every rule group of monitoring/prometheus/rules is loaded and every rule evaluates without error.
-- Every scrape target is up.
+- Every scrape target is up, and its /metrics meets the metrics contract (obs check-metrics) where this machine
+  can reach it.
 
 Panels that are legitimately empty (firing alerts on a healthy system) are listed, each with a reason, in
 `verify-allow-empty.yml` or with `--allow-empty`.
@@ -45,19 +46,44 @@ class Prometheus:
         query = urllib.parse.urlencode([(k, v) for k, values in params.items()
                                         for v in (values if isinstance(values, list) else [values])])
         url = f"{self.url}{path}" + (f"?{query}" if query else "")
+        content_type = ""
         try:
             with urllib.request.urlopen(url, timeout=self.timeout) as response:
-                body = json.loads(response.read())
+                raw, content_type = response.read(), response.headers.get("Content-Type", "")
+            body = json.loads(raw)
         except urllib.error.HTTPError as error:
             try:
                 body = json.loads(error.read())
             except ValueError:
                 raise PrometheusError(f"{path}: HTTP {error.code}") from None
+        except ValueError:
+            raise PrometheusError(f"{self.url} is not a Prometheus: GET {path} answered "
+                                  f"{content_type or 'something'} that is not JSON") from None
         except (urllib.error.URLError, OSError) as error:
             raise PrometheusError(f"cannot reach Prometheus at {self.url}: {getattr(error, 'reason', error)}") from None
-        if body.get("status") != "success":
-            raise PrometheusError(body.get("error") or f"{path}: {body}")
+        if not isinstance(body, dict) or body.get("status") != "success":
+            message = body.get("error") if isinstance(body, dict) else None
+            raise PrometheusError(message or f"{path}: {str(body)[:200]}")
         return body["data"]
+
+    def identify(self) -> str:
+        """Prometheus's version; a one-line error naming the URL when it is not a Prometheus at all."""
+        path = "/api/v1/status/buildinfo"
+        hint = "(give Prometheus's own URL: its HTTP API is under /api/v1/)"
+        try:
+            with urllib.request.urlopen(f"{self.url}{path}", timeout=self.timeout) as response:
+                raw, content_type = response.read(), response.headers.get("Content-Type", "")
+        except urllib.error.HTTPError as error:
+            raise PrometheusError(f"{self.url} is not a Prometheus: GET {path} answered {error.code} {hint}") from None
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            raise PrometheusError(f"cannot reach Prometheus at {self.url}: {getattr(error, 'reason', error)}") from None
+        try:
+            body = json.loads(raw)
+            version = body["data"]["version"]
+        except (ValueError, KeyError, TypeError):
+            raise PrometheusError(f"{self.url} is not a Prometheus: GET {path} answered {content_type or 'a body'} "
+                                  f"without Prometheus's build info {hint}") from None
+        return str(version)
 
     def label_values(self, label: str, match: str | None) -> list[str]:
         params: dict[str, Any] = {"start": time.time() - 3600, "end": time.time()}
@@ -94,17 +120,32 @@ class RuleResult:
 
 
 @dataclass
+class MetricsResult:
+    """check-metrics on one target: `status` ok | breach | unreachable (this machine cannot scrape it: not a
+    failure, Prometheus may still reach it) | error (the page is not an exposition)."""
+
+    job: str
+    url: str
+    status: str
+    problems: list[str] = field(default_factory=list)  # "error: ..." and "note: ..." lines
+    detail: str = ""
+
+
+@dataclass
 class Report:
     panels: list[PanelResult]
     rules: list[RuleResult]
     missing_groups: list[str]
     targets: list[dict[str, str]]
+    metrics: list[MetricsResult] = field(default_factory=list)
+    prometheus_version: str = ""
 
     @property
     def failed(self) -> bool:
         return (any(p.status in ("empty", "error") for p in self.panels)
                 or any(r.health != "ok" for r in self.rules) or bool(self.missing_groups)
-                or any(t["health"] != "up" for t in self.targets))
+                or any(t["health"] != "up" for t in self.targets)
+                or any(m.status in ("breach", "error") for m in self.metrics))
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "ok": not self.failed}, indent=2, sort_keys=True)
@@ -139,11 +180,15 @@ def promql_regex_escape(value: str) -> str:
 
 
 def variable_values(prometheus: Prometheus, document: dict[str, Any]) -> dict[str, str]:
-    """Fill each variable the way Grafana would with "All" selected: from real label values."""
+    """Fill each variable the way Grafana would with "All" selected: its allValue when it has one (Grafana then
+    interpolates that, `.*`, not the list), else the real label values joined as a regex."""
     values: dict[str, str] = {}
     for variable in (document.get("templating") or {}).get("list") or []:
         name, kind = variable["name"], variable.get("type")
         if kind == "query":
+            if variable.get("includeAll") and variable.get("allValue"):
+                values[name] = str(variable["allValue"])
+                continue
             query = variable.get("query")
             text = query.get("query", "") if isinstance(query, dict) else str(query or "")
             match = LABEL_VALUES.match(substitute(text, values))
@@ -225,15 +270,38 @@ def verify_rules(prometheus: Prometheus, root: Path) -> tuple[list[RuleResult], 
 def verify_targets(prometheus: Prometheus) -> list[dict[str, str]]:
     active = prometheus.get("/api/v1/targets", state="active").get("activeTargets") or []
     return sorted(({"job": t["labels"].get("job", ""), "instance": t["labels"].get("instance", ""),
-                    "health": t.get("health", ""), "error": t.get("lastError", "")} for t in active),
+                    "health": t.get("health", ""), "error": t.get("lastError", ""), "url": t.get("scrapeUrl", "")}
+                   for t in active),
                   key=lambda t: (t["job"], t["instance"]))
 
 
+def verify_metrics(targets: list[dict[str, str]], timeout: float = 5.0) -> list[MetricsResult]:
+    """check-metrics on every target Prometheus scrapes, with the job Prometheus gives it."""
+    from obs.run.check_metrics import check_target
+
+    out = []
+    for target in targets:
+        if not target.get("url"):
+            continue
+        result = check_target(target["url"], target["job"], timeout)
+        if result.error:
+            status = "unreachable" if result.error.startswith("cannot reach") else "error"
+            out.append(MetricsResult(target["job"], target["url"], status, detail=result.error))
+            continue
+        lines = [f"{p.severity if p.severity == 'error' else 'note'}: {p}" for p in result.problems]
+        out.append(MetricsResult(target["job"], target["url"], "breach" if result.failed else "ok", lines,
+                                 f"{result.checked} contract metrics"))
+    return out
+
+
 def verify(prometheus: Prometheus, root: Path, allowed: dict[tuple[str, str], str], *, window: float = 300,
-           step: float = 15, rate_interval: str = "1m") -> Report:
+           step: float = 15, rate_interval: str = "1m", check_metrics: bool = True) -> Report:
+    version = prometheus.identify()
     panels = verify_dashboards(prometheus, root, allowed, window=window, step=step, rate_interval=rate_interval)
     rules, missing = verify_rules(prometheus, root)
-    return Report(panels, rules, missing, verify_targets(prometheus))
+    targets = verify_targets(prometheus)
+    metrics = verify_metrics(targets) if check_metrics else []
+    return Report(panels, rules, missing, targets, metrics, version)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 1.0) -> bool:
@@ -265,6 +333,13 @@ def format_table(report: Report) -> str:
     down = [t for t in report.targets if t["health"] != "up"]
     lines.append(f"targets: {len(report.targets) - len(down)}/{len(report.targets)} up")
     lines += [f"  {t['job']} {t['instance']}: {t['health']} {t['error']}".rstrip() for t in down]
+    if report.metrics:
+        meeting = sum(m.status == "ok" for m in report.metrics)
+        lines.append(f"metrics contract: {meeting}/{len(report.metrics)} targets meet it")
+        for result in report.metrics:
+            if result.status != "ok":
+                lines.append(f"  {result.job} {result.url}: {result.status} {result.detail}".rstrip())
+            lines += [f"    {line}" for line in result.problems if line.startswith("error:")]
     counts: dict[str, int] = {}
     for panel in report.panels:
         counts[panel.status] = counts.get(panel.status, 0) + 1

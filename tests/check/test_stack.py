@@ -138,7 +138,8 @@ def test_compose_runs_the_pinned_stack(built):
     assert services["tempo"]["image"] == f"grafana/tempo:{v.TEMPO_VERSION}"
     assert services["otel-collector"]["image"] == f"otel/opentelemetry-collector-contrib:{v.COLLECTOR_CONTRIB_VERSION}"
     prometheus = services["prometheus"]
-    assert "--storage.tsdb.retention.time=7d" in prometheus["command"]
+    # As long as the evaluation SLO's period: its error budget is a ratio over all of it.
+    assert "--storage.tsdb.retention.time=30d" in prometheus["command"]
     assert "--web.enable-remote-write-receiver" in prometheus["command"]
     assert "host.docker.internal:host-gateway" in prometheus["extra_hosts"]
     assert "8080:8080" in services["cadvisor"]["ports"]  # on every interface: scraped via host.docker.internal

@@ -152,7 +152,9 @@ def test_datasources_are_provisioned_with_the_uids_dashboards_use(repo):
     queries = [q["query"] for q in tempo["tracesToMetrics"]["queries"]]
     assert all("$$__tags" in q for q in queries)
     exemplars = by_uid[grafana.PROMETHEUS.uid]["jsonData"]["exemplarTraceIdDestinations"]
-    assert exemplars == [{"name": "trace_id", "datasourceUid": grafana.TEMPO.uid}]
+    # The apps' exemplars say trace_id, Tempo's span metrics traceID: one destination for each.
+    assert exemplars == [{"name": "trace_id", "datasourceUid": grafana.TEMPO.uid},
+                         {"name": "traceID", "datasourceUid": grafana.TEMPO.uid}]
 
 
 def test_grafana_schema_is_pinned_to_the_documented_version(repo):

@@ -87,10 +87,10 @@ def test_schema_violation_names_the_json_path(project):
 
 
 def test_panel_plugin_schema_violation_names_the_panel(project):
-    edit(project, SYSTEM, "color_mode=\"background\",\n    )\n\n\nfiring_alerts_count",
-         "color_mode=\"rainbow\",\n    )\n\n\nfiring_alerts_count")
+    edit(project, SYSTEM, "color_mode=\"background\",\n    )\n\n\ndef per_minute",
+         "color_mode=\"rainbow\",\n    )\n\n\ndef per_minute")
     errors = failing_build(project)
-    assert len(errors) == 5  # one per service tile
+    assert len(errors) == 10  # one per service tile
     gateway = panel_id(project, "obs-system-overview", "API Gateway")
     assert any(re.match(r"error: .*obs-system-overview.json: dashboard 'obs-system-overview' panel 'API Gateway' "
                         rf"\(id {gateway}\): \$\.panels\[1\]\.options\.colorMode: 'rainbow' is not one of", e)
@@ -104,7 +104,7 @@ def test_promql_syntax_error_names_file_dashboard_panel_and_path(project):
     [line] = failing_build(project)
     assert line.startswith(
         "error: dashboards/evaluation_analytics.py -> monitoring/grafana/dashboards/obs-evaluation-analytics.json: "
-        f"dashboard 'obs-evaluation-analytics' panel 'Success rate' (id {success}): $.panels[9].targets[0].expr: "
+        f"dashboard 'obs-evaluation-analytics' panel 'Success rate' (id {success}): $.panels[11].targets[0].expr: "
         "PromQL does not parse: ")
 
 
@@ -114,7 +114,7 @@ def test_promql_with_grafana_variables_parses(project):
     edit(project, ANALYTICS, 'target(q.success_ratio(*APP), "success rate")',
          'target("rate(evaluations_total[$__rate_interval]) $job", "success rate")')
     [line] = failing_build(project)
-    assert "$.panels[9].targets[0].expr: PromQL does not parse" in line
+    assert "$.panels[11].targets[0].expr: PromQL does not parse" in line
 
 
 def test_overlapping_panels(project):
@@ -123,7 +123,7 @@ def test_overlapping_panels(project):
         "\nfrom grafanalib.core import GridPos\n"
         "dashboard.panels[-1].gridPos = GridPos(h=8, w=8, x=10, y=24)\n"))
     [line] = failing_build(project)
-    assert re.search(r"panel 'Restarts by container' \(id \d+\): \$\.panels\[\d+\]\.gridPos: overlaps the panel at "
+    assert re.search(r"panel 'OOM kills by container' \(id \d+\): \$\.panels\[\d+\]\.gridPos: overlaps the panel at "
                      r"\$\.panels\[\d+\]", line)
 
 
@@ -140,7 +140,7 @@ def test_panel_without_description(project):
     module = project / "dashboards/container_overview.py"
     module.write_text(module.read_text() + "\ndashboard.panels[-1].extraJson['description'] = ''\n")
     [line] = failing_build(project)
-    assert re.search(r"panel 'Restarts by container' \(id \d+\): \$\.panels\[\d+\]\.description: "
+    assert re.search(r"panel 'OOM kills by container' \(id \d+\): \$\.panels\[\d+\]\.description: "
                      r"panel has no description$", line)
 
 

@@ -5,6 +5,7 @@ what to install when promtool or amtool is missing."""
 from __future__ import annotations
 
 import json
+import re
 
 from helpers import edit, failing_build, run_obs
 
@@ -67,10 +68,10 @@ def test_duplicate_alert_name_across_modules(project):
 
 
 def test_route_naming_a_missing_receiver(project):
-    edit(project, ROUTING, "receiver=ONCALL, group_wait=", 'receiver="pager", group_wait=')
+    edit(project, ROUTING, 'receiver=RECEIVER_FOR["critical"], group_wait=', 'receiver="pager", group_wait=')
     [line] = failing_build(project)
     assert line == ('error: alerts/alertmanager.py -> monitoring/alertmanager.yml: route {severity="critical"}: '
-                    "$.route.routes[0].receiver: receiver 'pager' is not defined (receivers: oncall, team)")
+                    "$.route.routes[1].receiver: receiver 'pager' is not defined (receivers: oncall, team, deadman)")
 
 
 def test_link_to_a_missing_panel(project):
@@ -81,14 +82,14 @@ def test_link_to_a_missing_panel(project):
 
 
 def test_link_to_an_ambiguous_panel_title(project):
-    edit(project, EVALUATIONS, 'PanelLink(ANALYTICS, "Success rate", panel_type="timeseries"',
-         'PanelLink(ANALYTICS, "Success rate"')
+    """Two panels with one title (which `obs lint` refuses too): a link by that title names both."""
+    edit(project, "dashboards/evaluation_analytics.py", '"Success rate now",', '"Success rate",')
     document = json.loads((project / "monitoring/grafana/dashboards/obs-evaluation-analytics.json").read_text())
-    ids = {p["type"]: p["id"] for p in document["panels"] if p["title"] == "Success rate"}
+    graph = next(p["id"] for p in document["panels"] if p["title"] == "Success rate")
     [line] = failing_build(project)
-    assert line == ("error: alerts/evaluations.py: alert 'LowEvaluationSuccessRate': panel: panel title "
-                    f"'Success rate' is ambiguous on dashboard 'obs-evaluation-analytics' (stat id {ids['stat']}, "
-                    f"timeseries id {ids['timeseries']}): choose one with panel_type=")
+    assert re.fullmatch(r"error: alerts/evaluations.py: alert 'LowEvaluationSuccessRate': panel: panel title "
+                        r"'Success rate' is ambiguous on dashboard 'obs-evaluation-analytics' \(stat id \d+, "
+                        rf"timeseries id {graph}\): choose one with panel_type=", line), line
 
 
 def test_link_to_a_missing_dashboard(project):
@@ -105,7 +106,7 @@ def test_recording_rule_not_named_level_metric_operations(project):
          'RecordingRule("node_memory_utilisation",')
     [line] = failing_build(project)
     assert line == ("error: alerts/recording.py -> monitoring/prometheus/rules/recording.yml: recording rule "
-                    "'node_memory_utilisation': $.groups[1].rules[1].record: recording rule names are "
+                    "'node_memory_utilisation': $.groups[2].rules[1].record: recording rule names are "
                     "level:metric:operations, e.g. job:evaluations_failed:ratio_rate5m")
 
 
@@ -149,7 +150,7 @@ def test_validate_runs_promtool_and_amtool_on_hand_edited_files(project):
     assert "monitoring/prometheus/rules/host.yml: alert 'HostHighCpuUsage': $.groups[0].rules[0].expr: PromQL" in errors
     assert "monitoring/prometheus/rules: promtool check rules: monitoring/prometheus/rules/host.yml:" in errors
     assert "monitoring/alertmanager.yml: amtool check-config: " in errors
-    assert 'route {severity="critical"}: $.route.routes[0].receiver: receiver \'pager\' is not defined' in errors
+    assert 'route {severity="critical"}: $.route.routes[1].receiver: receiver \'pager\' is not defined' in errors
 
 
 def test_validate_reports_duplicate_names_across_committed_files(project):

@@ -16,14 +16,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alerts.alertmanager import ONCALL, TEAM
+from alerts.alertmanager import DEADMAN, RECEIVER_FOR, TEAM
 from obs.check.tools import INSTALL_HINT, find_tool
 from obs.core.paths import ALERTMANAGER_FILE, RULES_DIR
 
 from helpers import REPO
 
 CONFIG = REPO / ALERTMANAGER_FILE
-RECEIVER_FOR = {"critical": ONCALL, "warning": TEAM}
 
 
 def tool(name: str) -> str:
@@ -61,6 +60,16 @@ def test_an_alert_without_a_known_severity_still_reaches_the_team():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_the_watchdog_reaches_the_dead_man_receiver_and_nothing_else_does():
+    watchdog = compiled_alerts()["Watchdog"]
+    labels = [f"{key}={value}" for key, value in watchdog["labels"].items()]
+    result = routes_to("alertname=Watchdog", *labels, expect=DEADMAN)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == DEADMAN
+    others = {name for name, alert in compiled_alerts().items() if RECEIVER_FOR[alert["labels"]["severity"]] == DEADMAN}
+    assert others == {"Watchdog"}
+
+
 @pytest.mark.parametrize("name", sorted(compiled_alerts()))
 def test_every_alert_routes_by_its_severity(name):
     alert = compiled_alerts()[name]
@@ -78,17 +87,22 @@ def free_port() -> int:
 
 
 class SlackSink(ThreadingHTTPServer):
-    """Stands in for Slack's incoming webhook: keeps every JSON payload Alertmanager posts."""
+    """Stands in for Slack's incoming webhook and the dead-man check: keeps every JSON payload Alertmanager posts,
+    with the path and the Authorization header it came with."""
 
     def __init__(self) -> None:
         self.payloads: list[dict] = []
+        self.requests: list[tuple[str, str, dict]] = []  # path, Authorization, payload
 
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - the http.server API
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                sink.payloads.append(json.loads(body))
+                payload = json.loads(body)
+                sink.requests.append((self.path, self.headers.get("Authorization", ""), payload))
+                if self.path == "/slack":
+                    sink.payloads.append(payload)
                 self.send_response(200)
                 self.end_headers()
                 self.wfile.write(b"ok")
@@ -111,6 +125,10 @@ def alertmanager(tmp_path: Path) -> Iterator[tuple[str, SlackSink]]:
     config["global"]["slack_api_url_file"] = str(tmp_path / "slack_webhook_url")
     config["global"]["smtp_auth_password_file"] = str(tmp_path / "smtp_password")
     config["global"]["smtp_smarthost"] = f"127.0.0.1:{free_port()}"  # nothing listens: email fails fast
+    (tmp_path / "deadman_token").write_text("dead-man-token\n")
+    [deadman] = [r for r in config["receivers"] if r["name"] == DEADMAN]
+    deadman["webhook_configs"][0]["url"] = f"http://127.0.0.1:{sink.server_address[1]}/deadman"
+    deadman["webhook_configs"][0]["http_config"]["authorization"]["credentials_file"] = str(tmp_path / "deadman_token")
     (tmp_path / "alertmanager.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     port = free_port()
     process = subprocess.Popen(
@@ -160,20 +178,59 @@ LOW_SUCCESS = {"alertname": "LowEvaluationSuccessRate", "severity": "warning", "
                "job": "celery-worker"}
 LOW_SUCCESS_ELSEWHERE = {**LOW_SUCCESS, "job": "api-gateway"}
 HOST_CPU = {"alertname": "HostHighCpuUsage", "severity": "warning", "component": "host",
-            "instance": "node-exporter:9100"}
+            "instance": "host.docker.internal:9100"}
+SLOW_EVALUATIONS = {"alertname": "EvaluationLatencyHigh", "severity": "warning", "component": "evaluations",
+                    "job": "celery-worker"}
+STALLED = {"alertname": "EvaluationsStalled", "severity": "critical", "component": "evaluations",
+           "job": "celery-worker"}
+LOW_SUCCESS_STALLED = {**LOW_SUCCESS, "job": "celery-worker-2"}
+STALLED_2 = {**STALLED, "job": "celery-worker-2"}
+FAST_BURN = {"alertname": "EvaluationErrorBudgetBurnFast", "severity": "critical", "component": "evaluations",
+             "slo": "evaluation-success"}
+SLOW_BURN = {**FAST_BURN, "alertname": "EvaluationErrorBudgetBurnSlow", "severity": "warning"}
+WORKER_DOWN = {"alertname": "CeleryWorkerDown", "severity": "critical", "component": "targets",
+               "job": "celery-worker", "instance": "host.docker.internal:8006"}
+WATCHDOG = {"alertname": "Watchdog", "severity": "none", "component": "monitoring"}
 
 
 @pytest.mark.e2e
-def test_a_critical_alert_inhibits_the_matching_warning_only(alertmanager):
+def test_inhibition_only_where_one_alert_repeats_another(alertmanager):
+    """The failure-rate critical mutes the success-rate warning of its job, not the latency warning; a stall mutes
+    the success-rate warning; the fast burn mutes the slow one; any other critical (a worker down) mutes nothing."""
     url, _ = alertmanager
-    post_alerts(url, [FAILING, LOW_SUCCESS, LOW_SUCCESS_ELSEWHERE, HOST_CPU])
+    post_alerts(url, [FAILING, LOW_SUCCESS, LOW_SUCCESS_ELSEWHERE, HOST_CPU, SLOW_EVALUATIONS, STALLED_2,
+                      LOW_SUCCESS_STALLED, FAST_BURN, SLOW_BURN, WORKER_DOWN])
     states = alert_states(url)
-    assert states[("LowEvaluationSuccessRate", "celery-worker")]["state"] == "suppressed"
-    assert states[("LowEvaluationSuccessRate", "celery-worker")]["inhibitedBy"]
+    muted = [("LowEvaluationSuccessRate", "celery-worker"), ("LowEvaluationSuccessRate", "celery-worker-2"),
+             ("EvaluationErrorBudgetBurnSlow", "")]
+    for key in muted:
+        assert states[key]["state"] == "suppressed" and states[key]["inhibitedBy"], key
     for key in [("HighEvaluationFailureRate", "celery-worker"), ("LowEvaluationSuccessRate", "api-gateway"),
-                ("HostHighCpuUsage", "node-exporter:9100")]:
+                ("HostHighCpuUsage", "host.docker.internal:9100"), ("EvaluationLatencyHigh", "celery-worker"),
+                ("EvaluationsStalled", "celery-worker-2"), ("EvaluationErrorBudgetBurnFast", ""),
+                ("CeleryWorkerDown", "celery-worker")]:
         assert states[key]["state"] == "active", key
         assert not states[key]["inhibitedBy"], key
+
+
+@pytest.mark.e2e
+def test_the_warning_alone_notifies_the_team_and_the_watchdog_pings_the_dead_man(alertmanager):
+    """LowEvaluationSuccessRate firing alone (evaluations lost, not failing) reaches the team channel; the
+    Watchdog reaches the dead-man check with the bearer token read from its file."""
+    url, sink = alertmanager
+    post_alerts(url, [LOW_SUCCESS, WATCHDOG])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not ({r[0] for r in sink.requests} >= {"/slack", "/deadman"}):
+        time.sleep(0.5)
+    slack = [payload for path, _, payload in sink.requests if path == "/slack"]
+    assert slack and slack[0]["channel"] == "#evaluation-alerts"
+    assert "LowEvaluationSuccessRate on celery-worker" in json.dumps(slack)
+    deadman = [(auth, payload) for path, auth, payload in sink.requests if path == "/deadman"]
+    assert deadman, sink.requests
+    auth, payload = deadman[0]
+    assert auth == "Bearer dead-man-token"
+    assert [a["labels"]["alertname"] for a in payload["alerts"]] == ["Watchdog"]
+    assert "Watchdog" not in json.dumps(slack)
 
 
 @pytest.mark.e2e

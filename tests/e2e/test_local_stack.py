@@ -1,6 +1,10 @@
-"""End to end, on the real Prometheus, Alertmanager and node-exporter from Debian's packages: every panel
-shows data, every rule evaluates, degrading the demo worker drives the evaluation alerts, and alerts reach
-the receiver the routing tree names, with the warning inhibited by the critical.
+"""End to end, on the real Prometheus, Alertmanager and node-exporter from Debian's packages, fed by demo
+exporters that emit what the real systems emit (obs/run/demo_exporter.py: client_python for the worker, cAdvisor
+0.49's format, the Collector's telemetry): every panel shows data, every rule evaluates, every target meets the
+metrics contract, and the panels' queries return the truth injected through the demo exporters (a restart counted
+once, memory not doubled across one, a known failure share, a P95 within one bucket of a known latency
+distribution). Degrading the worker drives the evaluation alerts, and alerts reach the receiver the routing tree
+names, with only the warning that repeats the critical inhibited.
 
 One stack for the module, on free loopback ports, with 2 s scrape and evaluation intervals.
 Run alone with `pytest -m e2e`.
@@ -18,9 +22,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from obs.check.promql import substitute
 from obs.check.tools import find_tool
-from obs.core.paths import ALERTMANAGER_FILE
+from obs.core.paths import ALERTMANAGER_FILE, DASHBOARD_DIR
 from obs.run import verify as verifying
+from obs.run.demo_exporter import DemoExporter, Latency
 from obs.run.local_stack import LocalStack, missing_binaries
 from obs.run.verify import Prometheus, wait_until
 
@@ -31,6 +37,9 @@ if missing_binaries():
     if os.environ.get("CI"):
         raise RuntimeError(reason)  # CI installs them: a missing binary there is a broken set-up, not a skip
     pytest.skip(reason, allow_module_level=True)
+
+RATE_INTERVAL = "10s"
+MIB = 2**20
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +59,7 @@ def report(stack, prometheus):
     from helpers import REPO
 
     allowed = verifying.load_allow_empty(REPO, [])
-    return verifying.verify(prometheus, REPO, allowed, window=60, step=2, rate_interval="10s")
+    return verifying.verify(prometheus, REPO, allowed, window=60, step=2, rate_interval=RATE_INTERVAL)
 
 
 @pytest.fixture(scope="module")
@@ -66,35 +75,73 @@ def ready(stack, prometheus):
     return latest["report"]
 
 
-def test_every_panel_shows_data_rules_evaluate_and_targets_are_up(ready):
+def panel_values(prometheus: Prometheus, uid: str, title: str, *, window: str = "60s",
+                 ref: str = "A") -> list[tuple[dict[str, str], float]]:
+    """What a panel's query returns now, as Grafana would run it: (labels, value) per series."""
+    from helpers import REPO
+
+    document = json.loads((REPO / DASHBOARD_DIR / f"{uid}.json").read_text())
+    [panel] = [p for p in document["panels"] if p.get("title") == title]
+    [target] = [t for t in panel["targets"] if t["refId"] == ref]
+    values = verifying.variable_values(prometheus, document)
+    expr = substitute(target["expr"], {**values, "__rate_interval": RATE_INTERVAL, "__range": window})
+    result = prometheus.get("/api/v1/query", query=expr, time=time.time())["result"]
+    return [(series["metric"], float(series["value"][1])) for series in result]
+
+
+def alert_states(prometheus: Prometheus) -> dict[str, str]:
+    return {a["labels"]["alertname"]: a["state"] for a in prometheus.get("/api/v1/alerts")["alerts"]}
+
+
+def by_name(rows: list[tuple[dict[str, str], float]]) -> dict[str, float]:
+    return {labels.get("name", ""): value for labels, value in rows}
+
+
+# --- Every panel, rule and target ------------------------------------------------------------------------------
+
+def test_every_panel_shows_data_rules_evaluate_and_targets_meet_the_contract(ready):
+    from catalog import jobs
+
     result = ready
     assert {p.status for p in result.panels} <= {"ok", "allowed-empty", "skipped"}
-    assert sum(p.status == "ok" for p in result.panels) >= 40
+    assert sum(p.status == "ok" for p in result.panels) >= 60
     assert [p.panel for p in result.panels if p.status == "allowed-empty"] == ["Firing alerts"]
     assert result.rules and all(rule.health == "ok" for rule in result.rules)
     assert not result.missing_groups
-    assert {t["job"] for t in result.targets} == {"api-gateway", "celery-worker", "node-exporter", "cadvisor",
-                                                  "otel-collector"}
+    assert {t["job"] for t in result.targets} == {job.name for job in jobs.SCRAPE_JOBS}
+    # check-metrics on every target, the real Prometheus, Alertmanager and node-exporter included.
+    assert {m.job: m.status for m in result.metrics} == {job.name: "ok" for job in jobs.SCRAPE_JOBS}
+    assert result.prometheus_version.startswith(("2.", "3."))
+
+
+def test_the_apps_otlp_metrics_keep_their_job_as_exported_job(prometheus, ready):
+    """The Collector's exporter writes the app's `job`; the scrape's own job wins (honor_labels: false)."""
+    result = prometheus.get("/api/v1/query", query="http_server_duration_milliseconds_count")["result"]
+    assert {s["metric"]["job"] for s in result} == {"otel-collector"}
+    assert {s["metric"]["exported_job"] for s in result} == {"api-gateway", "celery-worker"}
 
 
 def test_obs_verify_command_reports_json(stack, ready, repo):
     from helpers import run_obs
 
     result = run_obs("verify", "--root", str(repo), "--prometheus-url", stack.prometheus_url, "--range", "60",
-                     "--rate-interval", "10s", "--format", "json")
+                     "--rate-interval", RATE_INTERVAL, "--format", "json")
     assert result.exit_code == 0, result.stdout
     document = json.loads(result.stdout)
     assert document["ok"] is True
-    assert len(document["panels"]) == 44
+    compiled = sum(len([p for p in json.loads(path.read_text())["panels"] if p["type"] != "row"])
+                   for path in (repo / DASHBOARD_DIR).glob("*.json"))
+    assert len(document["panels"]) == compiled
+    assert len(document["metrics"]) == 10 and {m["status"] for m in document["metrics"]} == {"ok"}
 
 
 def test_obs_verify_fails_on_a_panel_with_a_wrong_label(stack, ready, project):
     from helpers import run_obs
 
     path = project / "monitoring/grafana/dashboards/obs-evaluation-analytics.json"
-    path.write_text(path.read_text().replace('model=~\\"$model\\"', 'modle=~\\"$model\\"', 1))
+    path.write_text(path.read_text().replace('job=\\"celery-worker\\"', 'job=\\"celery-workers\\"', 1))
     result = run_obs("verify", "--root", str(project), "--prometheus-url", stack.prometheus_url, "--range", "60",
-                     "--rate-interval", "10s")
+                     "--rate-interval", RATE_INTERVAL)
     assert result.exit_code == 1
     empty = [line for line in result.stdout.splitlines() if re.search(r"\s{2,}empty\s{2,}", line)]
     assert len(empty) == 1, result.stdout
@@ -102,8 +149,41 @@ def test_obs_verify_fails_on_a_panel_with_a_wrong_label(stack, ready, project):
     assert line.startswith("obs-evaluation-analytics / Evaluations ") and "A: no data" in line
 
 
-def alert_states(prometheus: Prometheus) -> dict[str, str]:
-    return {a["labels"]["alertname"]: a["state"] for a in prometheus.get("/api/v1/alerts")["alerts"]}
+# --- The truth injected through the demo exporters ---------------------------------------------------------
+
+def test_restarts_are_counted_once_and_memory_is_not_doubled(stack, prometheus, ready):
+    """grafana restarted by the restart policy (a new set of series, container_label_restartcount="1"), tempo
+    restarted by hand (same series, counters from zero). grafana's memory is pinned at 60 MiB across its restart:
+    with cAdvisor's own timestamps honoured, the old series would linger for 5 minutes and count it twice."""
+    cadvisor = stack.exporters["cadvisor"].simulation
+    cadvisor.set_memory("grafana", 60 * MIB)
+    time.sleep(5)  # a few scrapes of the pinned value under the old labels
+    cadvisor.restart("grafana", policy=True)
+    cadvisor.restart("tempo", policy=False)
+
+    def restarts() -> dict[str, float]:
+        return by_name(panel_values(prometheus, "obs-container-overview", "Restarts by container", window="30s"))
+
+    assert wait_until(lambda: restarts().get("obs-monitoring-tempo-1") == 1, timeout=20, interval=1), restarts()
+    counted = restarts()
+    assert counted["obs-monitoring-grafana-1"] == 1
+    assert counted["obs-monitoring-tempo-1"] == 1
+    assert {name: value for name, value in counted.items() if "grafana" not in name and "tempo" not in name} == \
+        dict.fromkeys(set(counted) - {"obs-monitoring-grafana-1", "obs-monitoring-tempo-1"}, 0)
+    assert panel_values(prometheus, "obs-container-overview", "Restarts in range", window="30s")[0][1] == 2
+
+    memory = by_name(panel_values(prometheus, "obs-container-overview", "Memory usage per container"))
+    assert memory["obs-monitoring-grafana-1"] == 60 * MIB
+    grafana = 'container_memory_working_set_bytes{name="obs-monitoring-grafana-1"}'
+    series = prometheus.get("/api/v1/query", query=grafana)
+    assert [s["metric"].get("container_label_restartcount") for s in series["result"]] == ["1"]
+
+
+def test_oom_kills_are_counted(stack, prometheus, ready):
+    stack.exporters["cadvisor"].simulation.oom_kill("prometheus")
+    assert wait_until(lambda: by_name(panel_values(prometheus, "obs-container-overview", "OOM kills by container",
+                                                   window="30s")).get("obs-monitoring-prometheus-1") == 1,
+                      timeout=20, interval=1)
 
 
 def test_degraded_worker_drives_the_evaluation_alerts(stack, prometheus, ready):
@@ -118,8 +198,69 @@ def test_degraded_worker_drives_the_evaluation_alerts(stack, prometheus, ready):
         # `for: 5m` keeps them pending here; promtool test rules checks the exact timing.
         assert {states[name] for name in wanted} <= {"pending", "firing"}
     finally:
-        stack.degrade(failure_rate=0.05)
+        stack.degrade(failure_rate=0.005)
 
+
+def test_a_known_failure_share_and_latency_distribution_come_out_of_the_panels(stack, prometheus, ready):
+    """The worker fails exactly one evaluation in ten, evaluations take uniform(20 s, 40 s) (P95 = 39 s, in the
+    30-45 s bucket), 20 a second. Once the evaluations started before the change have completed, the panels read
+    the truth: the failure and success rates to within 2 points, P95 in the bucket of the truth (or the next one),
+    the in-flight count near rate x mean duration."""
+    from catalog import metrics as m
+
+    worker = stack.exporters["celery-worker"]
+    worker.settings.update(failure_rate=0.1, evaluations_per_second=20, latency=Latency("uniform", 20, 40))
+    try:
+        time.sleep(40 + 12)  # the slowest evaluation of before has completed, and a rate window has passed since
+        [(_, failure)] = panel_values(prometheus, "obs-evaluation-analytics", "Failure rate now")
+        [(_, success)] = panel_values(prometheus, "obs-evaluation-analytics", "Success rate now")
+        [(_, p95)] = panel_values(prometheus, "obs-evaluation-analytics", "P95 processing time now")
+        [(_, in_flight)] = panel_values(prometheus, "obs-evaluation-analytics", "Evaluations in flight")
+        [(_, throughput)] = panel_values(prometheus, "obs-evaluation-analytics", "Throughput")
+        assert abs(failure - 0.1) < 0.02, failure
+        assert abs(success - 0.9) < 0.05, success
+        truth = 39.0  # in the 30-45 s bucket; within one bucket of it is 20-60 s
+        bounds = (0.0, *m.DURATION_BUCKETS)
+        bucket = next(i for i, bound in enumerate(bounds) if bound >= truth)
+        assert bounds[bucket - 2] < p95 <= bounds[bucket + 1], p95
+        assert abs(throughput - 1200) < 120, throughput
+        assert abs(in_flight - 20 * 30) < 120, in_flight
+        by_model = {labels["model"]: value for labels, value in
+                    panel_values(prometheus, "obs-evaluation-analytics", "P95 processing time by model")}
+        assert set(by_model) == {"gpt-4o", "claude-sonnet-4"}
+        assert all(30 < value <= 45 for value in by_model.values()), by_model
+    finally:
+        worker.settings.update(failure_rate=0.005, evaluations_per_second=4, latency=Latency())
+
+
+def test_the_watchdog_fires_and_reaches_the_dead_man_receiver(stack, prometheus, repo, ready):
+    assert alert_states(prometheus).get("Watchdog") == "firing"
+    expected = expected_receiver(repo, alertname="Watchdog", severity="none", component="monitoring")
+    assert wait_until(lambda: (expected, "Watchdog", "firing") in set(stack.recorder.alerts()), timeout=30), \
+        stack.recorder.alerts()
+
+
+def test_panels_are_right_for_a_worker_that_exports_no_labels(stack, prometheus, ready):
+    """The spec names no labels: a worker exporting the bare families (no model, no error_type) replaces the
+    labelled one on the same port. The per-model and per-error-type panels still show data, under a word."""
+    old = stack.exporters["celery-worker"]
+    port = old.port
+    old.stop()
+    bare = DemoExporter("worker", port=port, labels=False, failure_rate=0.15)
+    bare.settings.update(evaluations_per_second=10, latency=Latency("uniform", 0.5, 2.0))
+    stack.exporters["celery-worker"] = bare.start()
+
+    def legends(title: str, label: str) -> set[str]:
+        return {labels.get(label, "") for labels, _ in panel_values(prometheus, "obs-evaluation-analytics", title)}
+
+    assert wait_until(lambda: legends("P95 processing time by model", "model") == {"all models"}, timeout=30,
+                      interval=2), legends("P95 processing time by model", "model")
+    assert wait_until(lambda: legends("Failures by error type", "error_type") == {"unspecified"}, timeout=20)
+    [(_, failure)] = panel_values(prometheus, "obs-evaluation-analytics", "Failure rate now")
+    assert abs(failure - 0.15) < 0.05
+
+
+# --- Routing ------------------------------------------------------------------------------------------------------
 
 def expected_receiver(repo, **labels: str) -> str:
     """What the compiled routing tree says, asked of amtool."""
@@ -138,26 +279,28 @@ def post_alerts(stack, *alerts: dict[str, str]) -> None:
         assert response.status == 200
 
 
-def test_alerts_reach_the_receiver_the_tree_names_and_critical_inhibits_warning(stack, repo):
-    shared = {"component": "evaluations", "job": "celery-worker", "instance": "worker-1"}
-    critical = {"alertname": "E2ECritical", "severity": "critical", **shared}
-    inhibited = {"alertname": "E2EWarning", "severity": "warning", **shared}
-    other = {"alertname": "E2EWarningElsewhere", "severity": "warning", **shared, "instance": "worker-2"}
-    post_alerts(stack, critical, inhibited, other)
+def test_alerts_reach_the_receiver_the_tree_names_and_only_the_repeat_is_inhibited(stack, repo):
+    shared = {"component": "evaluations", "job": "e2e-worker"}
+    critical = {"alertname": "HighEvaluationFailureRate", "severity": "critical", **shared}
+    repeat = {"alertname": "LowEvaluationSuccessRate", "severity": "warning", **shared}
+    other = {"alertname": "EvaluationLatencyHigh", "severity": "warning", **shared}
+    post_alerts(stack, critical, repeat, other)
 
     critical_receiver = expected_receiver(repo, **critical)
     warning_receiver = expected_receiver(repo, **other)
     assert critical_receiver != warning_receiver, "critical and warning go to different receivers"
     delivered = lambda: set(stack.recorder.alerts())  # noqa: E731
-    assert wait_until(lambda: {(critical_receiver, "E2ECritical", "firing"),
-                               (warning_receiver, "E2EWarningElsewhere", "firing")} <= delivered(), timeout=30)
+    assert wait_until(lambda: {(critical_receiver, "HighEvaluationFailureRate", "firing"),
+                               (warning_receiver, "EvaluationLatencyHigh", "firing")} <= delivered(), timeout=30)
 
     with urllib.request.urlopen(f"{stack.alertmanager_url}/api/v2/alerts", timeout=5) as response:
-        states = {a["labels"]["alertname"]: a["status"] for a in json.load(response)}
-    assert states["E2EWarning"]["state"] == "suppressed" and states["E2EWarning"]["inhibitedBy"]
-    assert not states["E2EWarningElsewhere"]["inhibitedBy"]
+        states = {a["labels"]["alertname"]: a["status"] for a in json.load(response)
+                  if a["labels"].get("job") == "e2e-worker"}
+    assert states["LowEvaluationSuccessRate"]["state"] == "suppressed"
+    assert states["LowEvaluationSuccessRate"]["inhibitedBy"]
+    assert not states["EvaluationLatencyHigh"]["inhibitedBy"]
     time.sleep(2)  # a group_wait more: the inhibited warning must still not have been delivered
-    assert not [a for a in stack.recorder.alerts() if a[1] == "E2EWarning"]
+    assert not [a for a in stack.recorder.alerts() if a[1] == "LowEvaluationSuccessRate"]
 
 
 def test_a_prometheus_alert_travels_to_its_receiver(stack, repo):
