@@ -70,7 +70,8 @@ class Metric:
     def check(self) -> None:
         if not METRIC_NAME.match(self.name):
             raise fail("name", f"{self.name!r} is not a Prometheus metric name")
-        if self.type == "counter" and not self.name.endswith("_total"):
+        if self.type == "counter" and self.source == "app" and not self.name.endswith("_total"):
+            # The platform's own counters follow the convention; an exporter's are named as it names them.
             raise fail("name", f"counter {self.name} must end in _total (Prometheus naming convention)")
         names = [label.name for label in self.labels]
         if len(set(names)) != len(names):
@@ -269,21 +270,22 @@ CONTAINER_LAST_SEEN = Metric(
 )
 
 # --- The OpenTelemetry Collector's own telemetry (port 8888) -----------------------------------------------
-# Names as a reader configured with `readers: [pull: prometheus]` writes them since 0.120: counters with _total and
-# an otel_scope_name label, no service_* labels (the resource goes to target_info). The exporter counters exist
+# Names as the pinned Collector (0.165.0) serves them with the `readers: [pull: prometheus]` telemetry the compiled
+# config sets, read off the running binary: counters without _total (text format 0.0.4), no otel_scope_* labels, the
+# resource only on target_info; the exporter's span counters also carry server_address and server_port. They exist
 # from the first export on (exporterhelper records sent and failed together).
 TELEMETRY = (jobs.OTEL_COLLECTOR_TELEMETRY,)
 EXPORTER = Label("exporter")
 OTELCOL_EXPORTER_SENT_SPANS = Metric(
-    "otelcol_exporter_sent_spans_total", "counter", "short", "Spans the Collector exported.", "collector", TELEMETRY,
+    "otelcol_exporter_sent_spans", "counter", "short", "Spans the Collector exported.", "collector", TELEMETRY,
     (EXPORTER,), always_present=False,
 )
 OTELCOL_EXPORTER_SEND_FAILED_SPANS = Metric(
-    "otelcol_exporter_send_failed_spans_total", "counter", "short", "Spans the Collector failed to export.",
+    "otelcol_exporter_send_failed_spans", "counter", "short", "Spans the Collector failed to export.",
     "collector", TELEMETRY, (EXPORTER,), always_present=False,
 )
 OTELCOL_EXPORTER_SEND_FAILED_METRIC_POINTS = Metric(
-    "otelcol_exporter_send_failed_metric_points_total", "counter", "short",
+    "otelcol_exporter_send_failed_metric_points", "counter", "short",
     "Metric points the Collector failed to export.", "collector", TELEMETRY, (EXPORTER,), always_present=False,
 )
 OTELCOL_EXPORTER_QUEUE_SIZE = Metric(
@@ -295,7 +297,7 @@ OTELCOL_EXPORTER_QUEUE_CAPACITY = Metric(
     TELEMETRY, (EXPORTER,), always_present=False,
 )
 OTELCOL_RECEIVER_ACCEPTED_SPANS = Metric(
-    "otelcol_receiver_accepted_spans_total", "counter", "short", "Spans the Collector accepted from the apps.",
+    "otelcol_receiver_accepted_spans", "counter", "short", "Spans the Collector accepted from the apps.",
     "collector", TELEMETRY, (Label("receiver"), Label("transport")), always_present=False,
 )
 

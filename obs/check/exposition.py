@@ -8,6 +8,9 @@ they are. Then, for the part of the contract the target's job must meet:
 - a metric the job must export and the page lacks (`missing`); one that appears only after its first event is a
   note, not a breach;
 - a family whose type is not the contract's (`type`): a counter exported as a gauge loses rate()'s reset handling;
+- samples exposed under another name than the contract's (`name`): the parsers name a counter's family the same
+  with or without `_total`, but Prometheus stores each sample under the name written on the page, so a counter
+  exposed as `x` (text format, no suffix: the Collector's own telemetry) is not found by a query for `x_total`;
 - a required label missing, or, on the platform's own metrics, a label the contract does not name (`labels`), or a
   value outside the label's finite set;
 - histogram buckets that cannot resolve a threshold read from them (`buckets`): the level must be a bucket boundary
@@ -49,11 +52,13 @@ class MetricProblem:
 
 @dataclass(frozen=True)
 class Family:
-    """One metric family as the parser yields it: `samples` are (name, labels, value)."""
+    """One metric family as the parser yields it: `samples` are (name, labels, value); `exposed` the sample names
+    as the page writes them (what Prometheus stores), where the page's text was read."""
 
     name: str
     type: str
     samples: tuple[tuple[str, Mapping[str, str], float], ...]
+    exposed: frozenset[str] = frozenset()
 
 
 class ExpositionError(ValueError):
@@ -66,14 +71,26 @@ def parse(text: str, content_type: str = "") -> list[Family]:
         from prometheus_client.openmetrics.parser import text_string_to_metric_families
     else:
         from prometheus_client.parser import text_string_to_metric_families
+    written = sample_names(text)
     try:
         return [Family(family.name, family.type,
-                       tuple((s.name, dict(s.labels), float(s.value)) for s in family.samples))
+                       tuple((s.name, dict(s.labels), float(s.value)) for s in family.samples),
+                       frozenset(n for n in written if n == family.name or n.startswith(family.name + "_")))
                 for family in text_string_to_metric_families(text)]
     except Exception as error:  # the parsers raise ValueError, IndexError, TypeError on malformed input
         first = text.strip().splitlines()[0][:80] if text.strip() else "an empty page"
         raise ExpositionError(f"not a Prometheus exposition ({type(error).__name__}: {error}); it starts with "
                               f"{first!r}") from None
+
+
+def sample_names(text: str) -> set[str]:
+    """The name of every sample line of a page, as written (the parsers rename a counter's samples)."""
+    names = set()
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            names.add(line.split("{", 1)[0].split(None, 1)[0])
+    return names
 
 
 def infer_job(families: Sequence[Family], contract: Sequence[Metric]) -> str | None:
@@ -114,6 +131,12 @@ def check(families: Sequence[Family], job: str, contract: Sequence[Metric],
             problems.append(MetricProblem(metric.name, "type", f"exported as a {_type_name(family.type)}, the "
                                           f"contract says {metric.type}"))
             continue
+        stored = _stored_names(metric)
+        if family.exposed and not stored <= family.exposed:
+            shown = ", ".join(sorted(family.exposed))
+            problems.append(MetricProblem(metric.name, "name", f"exposed as {shown}: Prometheus stores the samples "
+                                          f"under that name, so a query for {metric.name} finds nothing"))
+            continue
         matched[metric.name] = family
         samples = _own_samples(metric, family)
         problems += _label_problems(metric, samples)
@@ -144,6 +167,13 @@ def _family(metric: Metric, by_name: Mapping[str, Family]) -> Family | None:
     if metric.type == "histogram" and f"{metric.name}_bucket" in by_name:
         return by_name[f"{metric.name}_bucket"]  # untyped _bucket lines: not a histogram
     return None
+
+
+def _stored_names(metric: Metric) -> set[str]:
+    """The sample names Prometheus stores a contract metric's samples under."""
+    if metric.type == "histogram":
+        return {metric.name + suffix for suffix in SUFFIXES["histogram"]}
+    return {metric.name}
 
 
 def _present_names(families: Iterable[Family]) -> set[str]:

@@ -556,16 +556,16 @@ CADVISOR_FAMILIES: dict[str, tuple[str, str, str]] = {
 # --- The OpenTelemetry Collector ----------------------------------------------------------------------------
 
 class CollectorTelemetrySimulation:
-    """The Collector's own telemetry on :8888 with an explicitly configured pull reader (0.120 and later): the
-    otel-go Prometheus exporter adds _total to counters and a unit suffix, an otel_scope_name/otel_scope_version
-    label on every series, and writes the resource as target_info instead of service_* labels
-    (open-telemetry/opentelemetry-collector#12458; names from exporter/exporterhelper/documentation.md and
-    receiver/receiverhelper/documentation.md). HELP texts end in the instrument's stability."""
+    """The Collector's own telemetry on :8888 with the pull reader the compiled config sets, as the pinned 0.165.0
+    binary serves it (captured from a running otelcol 0.165.0 with a traces pipeline whose OTLP/gRPC exporter could
+    not reach its endpoint): text format 0.0.4 whatever Prometheus asks for, counters named without `_total`, no
+    otel_scope_* labels, the resource only on target_info; the exporter's span counters carry server_address and
+    server_port, and exist from the first export on. Names and HELP texts from exporter/exporterhelper/
+    documentation.md and receiver/receiverhelper/documentation.md of that release."""
 
-    EXPORTER_SCOPE = "go.opentelemetry.io/collector/exporter/exporterhelper"
-    RECEIVER_SCOPE = "go.opentelemetry.io/collector/receiver/receiverhelper"
-    SERVICE_SCOPE = "go.opentelemetry.io/collector/service"
     SPANS_PER_SECOND = 30.0
+    EXPORTER = "otlp_grpc/tempo"  # stack/otel_collector.py's Tempo exporter
+    DESTINATION = {"server_address": "tempo", "server_port": "4317"}
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         from catalog import versions as v
@@ -574,7 +574,6 @@ class CollectorTelemetrySimulation:
         self.version = v.COLLECTOR_VERSION
         self.started_at = clock()
         self.accepted = self.sent = self.failed = 0.0
-        self.points_sent = self.points_failed = 0.0
         self.export_failing = False
         self.lock = threading.Lock()
 
@@ -586,52 +585,47 @@ class CollectorTelemetrySimulation:
                 self.failed += spans
             else:
                 self.sent += spans
-            self.points_sent += 12 * seconds
 
     def set_export_failing(self, failing: bool) -> None:
         with self.lock:
             self.export_failing = failing
 
     def families(self) -> list[GoFamily]:
-        def scoped(scope: str, **labels: str) -> dict[str, str]:
-            return {**labels, "otel_scope_name": scope, "otel_scope_version": ""}
-
         with self.lock:
             families = []
-            for name, help_text, value, exporter in (
-                ("otelcol_exporter_sent_spans_total", "Number of spans successfully sent to destination. [alpha]",
-                 self.sent, "otlp/tempo"),
-                ("otelcol_exporter_send_failed_spans_total",
-                 "Number of spans in failed attempts to send to destination. [alpha]", self.failed, "otlp/tempo"),
-                ("otelcol_exporter_sent_metric_points_total",
-                 "Number of metric points successfully sent to destination. [alpha]", self.points_sent, "prometheus"),
-                ("otelcol_exporter_send_failed_metric_points_total",
-                 "Number of metric points in failed attempts to send to destination. [alpha]", self.points_failed,
-                 "prometheus"),
+            for name, help_text, value in (
+                ("otelcol_exporter_sent_spans", "Number of spans successfully sent to destination. [Alpha]",
+                 self.sent),
+                ("otelcol_exporter_send_failed_spans", "Number of spans in failed attempts to send to destination. At "
+                 "detailed telemetry level, includes attributes: error.type (semantic convention), error.permanent. "
+                 "[Alpha]", self.failed),
             ):
                 family = GoFamily(name, help_text, "counter")
-                family.add(scoped(self.EXPORTER_SCOPE, exporter=exporter), value)
+                family.add({"exporter": self.EXPORTER, **self.DESTINATION}, value)
                 families.append(family)
             for name, help_text, value in (
-                ("otelcol_exporter_queue_size", "Current size of the retry queue (in batches) [alpha]",
+                ("otelcol_exporter_queue_size", "Current size of the retry queue (in batches). [Alpha]",
                  3.0 if self.export_failing else 0.0),
-                ("otelcol_exporter_queue_capacity", "Fixed capacity of the retry queue (in batches) [alpha]", 1000.0),
+                ("otelcol_exporter_queue_capacity", "Fixed capacity of the retry queue (in batches). [Alpha]", 1000.0),
             ):
                 family = GoFamily(name, help_text, "gauge")
-                family.add(scoped(self.EXPORTER_SCOPE, data_type="traces", exporter="otlp/tempo"), value)
+                family.add({"data_type": "traces", "exporter": self.EXPORTER}, value)
                 families.append(family)
-            accepted = GoFamily("otelcol_receiver_accepted_spans_total",
-                                "Number of spans successfully pushed into the pipeline. [alpha]", "counter")
-            accepted.add(scoped(self.RECEIVER_SCOPE, receiver="otlp", transport="grpc"), self.accepted)
-            refused = GoFamily("otelcol_receiver_refused_spans_total",
-                               "Number of spans that could not be pushed into the pipeline. [alpha]", "counter")
-            refused.add(scoped(self.RECEIVER_SCOPE, receiver="otlp", transport="grpc"), 0)
-            uptime = GoFamily("otelcol_process_uptime_seconds_total", "Uptime of the process [alpha]", "counter")
-            uptime.add(scoped(self.SERVICE_SCOPE), self.clock() - self.started_at)
+            for name, help_text, value in (
+                ("otelcol_receiver_accepted_spans", "Number of spans successfully pushed into the pipeline. [Alpha]",
+                 self.accepted),
+                ("otelcol_receiver_refused_spans", "Number of spans that could not be pushed into the pipeline. "
+                 "[Alpha]", 0.0),
+            ):
+                family = GoFamily(name, help_text, "counter")
+                family.add({"receiver": "otlp", "transport": "grpc"}, value)
+                families.append(family)
+            uptime = GoFamily("otelcol_process_uptime", "Uptime of the process [Alpha]", "counter")
+            uptime.add({}, self.clock() - self.started_at)
             target = GoFamily("target_info", "Target metadata", "gauge")
             target.add({"service_instance_id": "8c2b1f0e-2f8e-4c1a-9d55-3b7f0f6a9e21",
                         "service_name": "otelcol-contrib", "service_version": self.version}, 1)
-            return [*families, accepted, refused, uptime, target]
+            return [*families, uptime, target]
 
 
 class CollectorExporterSimulation:

@@ -167,8 +167,8 @@ def test_families_of_another_job_are_a_note():
 
 
 def test_metrics_that_appear_after_their_first_event_are_notes():
-    families = exposition.parse("# TYPE otelcol_process_uptime_seconds_total counter\n"
-                                "otelcol_process_uptime_seconds_total 3\n")
+    families = exposition.parse("# TYPE otelcol_process_uptime counter\n"
+                                "otelcol_process_uptime 3\n")
     found = exposition.check(families, "otel-collector-telemetry", m.all_metrics(), LEVELS)
     assert errors(found) == [] and {p.severity for p in found} == {"note"}
 
@@ -183,3 +183,16 @@ def test_the_job_is_inferred_from_what_the_page_exports():
 def test_a_page_that_is_not_an_exposition_is_one_clear_error():
     with pytest.raises(exposition.ExpositionError, match="not a Prometheus exposition .* it starts with '<html>"):
         exposition.parse("<html>\n<body>Grafana</body>\n</html>\n")
+
+
+def test_a_counter_exposed_under_another_name_than_the_contracts_is_a_breach():
+    """The parsers name the family the same with or without _total; Prometheus stores what the page writes, so a
+    query for the contract's name would find nothing (the Collector's telemetry is exposed without _total)."""
+    contract = [metric for metric in m.all_metrics() if metric.name == "evaluations_total"]
+    as_written = exposition.parse("# TYPE evaluations_total counter\nevaluations_total 3\n")
+    assert errors(exposition.check(as_written, WORKER, contract, LEVELS)) == []
+    without_suffix = exposition.parse("# TYPE evaluations counter\nevaluations 3\n")
+    [problem] = [p for p in exposition.check(without_suffix, WORKER, contract, LEVELS) if p.severity == "error"]
+    assert problem.kind == "name"
+    assert problem.message == ("exposed as evaluations: Prometheus stores the samples under that name, so a query "
+                               "for evaluations_total finds nothing")

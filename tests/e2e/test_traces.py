@@ -25,7 +25,7 @@ from obs.core.paths import PROMETHEUS_FILE
 from obs.run.local_stack import LocalStack, missing_binaries
 from obs.run.verify import Prometheus, wait_until
 
-from helpers import copy_project, pinned_tool, tools_required
+from helpers import copy_project, pinned_tool, run_obs, tools_required
 
 pytestmark = pytest.mark.e2e
 
@@ -175,23 +175,12 @@ def send_metrics(endpoint: str, cases) -> None:
 
 # --- The stack -------------------------------------------------------------------------------------------------
 
-def scrapes_collector_telemetry(config: dict) -> bool:
-    target = str(network.COLLECTOR_TELEMETRY)
-    return any(target in (static.get("targets") or []) for job in config.get("scrape_configs") or []
-               for static in job.get("static_configs") or [])
-
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    """The project, its compiled prometheus.yml scraping the Collector's own telemetry. The scrape job for it
-    comes with issue 11 (catalog/jobs.py); until the compiled file has it, this copy gets the same job."""
+    """The project, its compiled prometheus.yml scraping the Collector's exporter and its own telemetry."""
     root = copy_project(tmp_path_factory.mktemp("traces") / "project")
-    path = root / PROMETHEUS_FILE
-    config = yaml.safe_load(path.read_text())
-    if not scrapes_collector_telemetry(config):
-        config["scrape_configs"].append({"job_name": TELEMETRY_JOB, "metrics_path": "/metrics",
-                                         "static_configs": [{"targets": [str(network.COLLECTOR_TELEMETRY)]}]})
-        path.write_text(yaml.safe_dump(config, sort_keys=False))
+    jobs = {job["job_name"]: job for job in yaml.safe_load((root / PROMETHEUS_FILE).read_text())["scrape_configs"]}
+    assert jobs[TELEMETRY_JOB]["static_configs"] == [{"targets": [str(network.COLLECTOR_TELEMETRY)]}]
     return root
 
 
@@ -328,6 +317,15 @@ def test_prometheus_scrapes_what_the_app_sent_through_the_collectors_exporter(st
 
     assert wait_until(lambda: counted() == {"gpt-4o": 2.0, "claude-sonnet": 2.0}, timeout=20, interval=0.5), \
         counted()
+
+
+def test_the_real_collector_meets_the_metrics_contract(stack, delivered):
+    """catalog/metrics.py's Collector families are the pinned Collector's, names, types and labels: what the
+    dashboards and alerts read is there (the demo exporter's collector-telemetry role copies this)."""
+    url = f"http://{stack.addresses[str(network.COLLECTOR_TELEMETRY)]}/metrics"
+    result = run_obs("check-metrics", f"{TELEMETRY_JOB}={url}")
+    assert result.exit_code == 0, result.output
+    assert "0 problems" in result.output
 
 
 def test_prometheus_scrapes_the_collectors_own_telemetry(stack, prometheus, delivered):

@@ -234,14 +234,18 @@ def test_worker_control_rejects_bad_input_with_400():
 
 # --- The Collector ----------------------------------------------------------------------------------------
 
-def test_collector_telemetry_as_its_configured_reader_writes_it():
+def test_collector_telemetry_as_the_pinned_collector_serves_it():
+    """As otelcol 0.165.0 serves it with the compiled config's reader (tests/e2e/test_traces.py checks the real
+    one): counters without _total, no scope labels, the resource on target_info only."""
     simulation = CollectorTelemetrySimulation(Clock())
     simulation.tick(1)
-    page = families(go_text(simulation.families()).decode())
+    text = go_text(simulation.families()).decode()
+    assert "# TYPE otelcol_exporter_sent_spans counter\n" in text and "_total" not in text
+    page = families(text)
     [sent] = page["otelcol_exporter_sent_spans"].samples
-    assert sent.name == "otelcol_exporter_sent_spans_total"
-    assert sent.labels["otel_scope_name"] == "go.opentelemetry.io/collector/exporter/exporterhelper"
-    assert "service_name" not in sent.labels and page["target_info"].samples[0].labels["service_name"]
+    assert sent.labels == {"exporter": "otlp_grpc/tempo", "server_address": "tempo", "server_port": "4317"}
+    assert not any("otel_scope" in label for family in page.values() for s in family.samples for label in s.labels)
+    assert page["target_info"].samples[0].labels["service_name"] == "otelcol-contrib"
     [failed] = page["otelcol_exporter_send_failed_spans"].samples
     assert failed.value == 0
     simulation.set_export_failing(True)
