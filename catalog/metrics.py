@@ -272,8 +272,9 @@ CONTAINER_LAST_SEEN = Metric(
 # --- The OpenTelemetry Collector's own telemetry (port 8888) -----------------------------------------------
 # Names as the pinned Collector (0.165.0) serves them with the `readers: [pull: prometheus]` telemetry the compiled
 # config sets, read off the running binary: counters without _total (text format 0.0.4), no otel_scope_* labels, the
-# resource only on target_info; the exporter's span counters also carry server_address and server_port. They exist
-# from the first export on (exporterhelper records sent and failed together).
+# resource only on target_info; the exporter's span counters also carry server_address and server_port. Each counter
+# appears with the first thing it counts: the sent counter at the first export, a failure counter at the first
+# failure (read off the binary: a healthy Collector has no otelcol_exporter_send_failed_spans series at all).
 TELEMETRY = (jobs.OTEL_COLLECTOR_TELEMETRY,)
 EXPORTER = Label("exporter")
 OTELCOL_EXPORTER_SENT_SPANS = Metric(
@@ -282,6 +283,10 @@ OTELCOL_EXPORTER_SENT_SPANS = Metric(
 )
 OTELCOL_EXPORTER_SEND_FAILED_SPANS = Metric(
     "otelcol_exporter_send_failed_spans", "counter", "short", "Spans the Collector failed to export.",
+    "collector", TELEMETRY, (EXPORTER,), always_present=False,
+)
+OTELCOL_EXPORTER_SENT_METRIC_POINTS = Metric(
+    "otelcol_exporter_sent_metric_points", "counter", "short", "Metric points the Collector exported.",
     "collector", TELEMETRY, (EXPORTER,), always_present=False,
 )
 OTELCOL_EXPORTER_SEND_FAILED_METRIC_POINTS = Metric(

@@ -181,15 +181,20 @@ notification_failures = timeseries(
     min_value=0,
 )
 
+def failures_or_zero(sent: m.Metric, failed: m.Metric) -> str:
+    """Failures per minute by exporter, 0 for an exporter that sends without failing: the Collector creates a
+    failure counter at its first failure, the sent one at the first export."""
+    return f"({per_minute(failed, 'exporter')} or 0 * {per_minute(sent, 'exporter')})"
+
+
 collector_export_failures = timeseries(
     "Collector export failures",
-    [
-        target(per_minute(m.OTELCOL_EXPORTER_SEND_FAILED_SPANS, "exporter"), "spans via {{exporter}}"),
-        target(per_minute(m.OTELCOL_EXPORTER_SEND_FAILED_METRIC_POINTS, "exporter"),
-               "metric points via {{exporter}}"),
-    ],
-    description="Spans and metric points the OpenTelemetry Collector failed to export per minute. Failures to "
-    "otlp/tempo are lost traces. Empty until the Collector's first export.",
+    [target(f"{failures_or_zero(m.OTELCOL_EXPORTER_SENT_SPANS, m.OTELCOL_EXPORTER_SEND_FAILED_SPANS)} or "
+            f"{failures_or_zero(m.OTELCOL_EXPORTER_SENT_METRIC_POINTS, m.OTELCOL_EXPORTER_SEND_FAILED_METRIC_POINTS)}",
+            "{{exporter}}")],
+    description="Spans (traces exporter) and metric points (metrics exporter) the OpenTelemetry Collector failed to "
+    "export per minute, by exporter: 0 while it exports without failing. Failures on otlp_grpc/tempo are lost "
+    "traces. Empty until the Collector's first export.",
     unit="short",
     min_value=0,
 )

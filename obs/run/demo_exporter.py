@@ -558,9 +558,10 @@ CADVISOR_FAMILIES: dict[str, tuple[str, str, str]] = {
 class CollectorTelemetrySimulation:
     """The Collector's own telemetry on :8888 with the pull reader the compiled config sets, as the pinned 0.165.0
     binary serves it (captured from a running otelcol 0.165.0 with a traces pipeline whose OTLP/gRPC exporter could
-    not reach its endpoint): text format 0.0.4 whatever Prometheus asks for, counters named without `_total`, no
-    otel_scope_* labels, the resource only on target_info; the exporter's span counters carry server_address and
-    server_port, and exist from the first export on. Names and HELP texts from exporter/exporterhelper/
+    not reach its endpoint, and with one that could): text format 0.0.4 whatever Prometheus asks for, counters
+    named without `_total`, no otel_scope_* labels, the resource only on target_info; the exporter's span counters
+    carry server_address and server_port, and each appears with the first thing it counts (no failure counter
+    while every export succeeds). Names and HELP texts from exporter/exporterhelper/
     documentation.md and receiver/receiverhelper/documentation.md of that release."""
 
     SPANS_PER_SECOND = 30.0
@@ -600,6 +601,8 @@ class CollectorTelemetrySimulation:
                  "detailed telemetry level, includes attributes: error.type (semantic convention), error.permanent. "
                  "[Alpha]", self.failed),
             ):
+                if not value:
+                    continue  # created with the first span it counts
                 family = GoFamily(name, help_text, "counter")
                 family.add({"exporter": self.EXPORTER, **self.DESTINATION}, value)
                 families.append(family)

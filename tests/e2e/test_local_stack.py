@@ -1,6 +1,7 @@
-"""End to end, on the real Prometheus, Alertmanager and node-exporter from Debian's packages, fed by demo
-exporters that emit what the real systems emit (obs/run/demo_exporter.py: client_python for the worker, cAdvisor
-0.49's format, the Collector's telemetry): every panel shows data, every rule evaluates, every target meets the
+"""End to end, on the real Prometheus and Alertmanager (the pinned builds), node-exporter (Debian's) and the real
+Collector from the compiled config (spans flowing through it from an app), fed by demo exporters that emit what
+the real systems emit (obs/run/demo_exporter.py: client_python for the worker, cAdvisor 0.49's format, Grafana's
+and Tempo's metrics): every panel shows data, every rule evaluates, every target meets the
 metrics contract, and the panels' queries return the truth injected through the demo exporters (a restart counted
 once, memory not doubled across one, a known failure share, a P95 within one bucket of a known latency
 distribution). Degrading the worker drives the evaluation alerts, and alerts reach the receiver the routing tree
@@ -12,10 +13,12 @@ Run alone with `pytest -m e2e`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import subprocess
+import threading
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -46,8 +49,55 @@ MIB = 2**20
 def stack(request):
     from helpers import REPO
 
-    with LocalStack(REPO, interval="2s", group_wait="1s") as running:
+    with LocalStack(REPO, interval="2s", group_wait="1s") as running, spans_flowing(running):
         yield running
+
+
+@contextlib.contextmanager
+def spans_flowing(stack: LocalStack):
+    """Where the real Collector runs, the apps send it what the platform's do: the worker an evaluation's spans
+    every second, and both services their HTTP server durations (as the FastAPI and Celery instrumentations record
+    them) over OTLP. The trace-pipeline panels then read what flows through the Collector (its exporter counters
+    exist from the first export), and its Prometheus exporter carries the apps' metrics."""
+    if not stack.otlp_grpc:  # no Collector built: the demo exporter stands in for it
+        yield
+        return
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    tracing = TracerProvider(resource=Resource.create({"service.name": "celery-worker"}))
+    tracing.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=stack.otlp_grpc, insecure=True),
+                                                  schedule_delay_millis=200))
+    tracer = tracing.get_tracer("e2e")
+    meters = [MeterProvider(resource=Resource.create({"service.name": service}), metric_readers=[
+        PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=stack.otlp_grpc, insecure=True),
+                                      export_interval_millis=1000)]) for service in ("api-gateway", "celery-worker")]
+    durations = [meter.get_meter("e2e").create_histogram("http.server.duration", unit="ms") for meter in meters]
+    stop = threading.Event()
+
+    def send() -> None:
+        while not stop.wait(1.0):
+            with tracer.start_as_current_span("run_batch_evaluation"), \
+                    tracer.start_as_current_span("evaluate_single_case"):
+                tracer.start_span("llm_invoke").end()
+            for duration in durations:
+                duration.record(120, {"http.method": "POST", "http.status_code": 200})
+
+    thread = threading.Thread(target=send, name="e2e-apps", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        tracing.shutdown()
+        for meter in meters:
+            meter.shutdown()
 
 
 @pytest.fixture(scope="module")
