@@ -19,6 +19,7 @@ from typing import Any
 
 LINE_LENGTH = 120
 SPLIT_AT = 80  # the longest piece of a split string
+LONE_CALL_AT = 100  # an f-string piece this wide may not fit its line once indented
 
 
 class Expr:
@@ -71,7 +72,13 @@ class FString(Expr):
         if ctx.split and len(_plain(self)) > SPLIT_AT:
             pieces = [FString(tuple(chunk)) for chunk in _chunks(self.parts)]
             if len(pieces) > 1:
-                return "(" + " ".join(p.render(Render(split=False)) for p in pieces) + ")"
+                rendered = [p.render(Render(split=False)) for p in pieces]
+                if any(len(text) > LONE_CALL_AT for text in rendered):
+                    # A builder call too wide for its line even alone: `+` lets ruff format break the call
+                    # itself, which it cannot do inside an f-string on Python 3.11. Builders return str.
+                    rendered = [_bare(piece) or text for piece, text in zip(pieces, rendered, strict=True)]
+                    return "(" + " + ".join(rendered) + ")"
+                return "(" + " ".join(rendered) + ")"
         quote = _quote_for(literal)
         inner = "'" if quote == '"' else '"'
         body = ""
@@ -81,6 +88,13 @@ class FString(Expr):
             else:
                 body += "{" + part.render(Render(split=False)).replace(quote, inner) + "}"
         return f"f{quote}{body}{quote}"
+
+
+def _bare(piece: FString) -> str | None:
+    """A piece that is one builder call and nothing else, as the call."""
+    if len(piece.parts) == 1 and isinstance(piece.parts[0], Call):
+        return piece.parts[0].render(Render(split=False))
+    return None
 
 
 def _plain(fstring: FString) -> str:

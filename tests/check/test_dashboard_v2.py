@@ -30,26 +30,41 @@ def items(spec: dict, row: int) -> list[dict]:
     return spec["layout"]["spec"]["rows"][row]["spec"]["layout"]["spec"]["items"]
 
 
+def where(spec: dict, element: str) -> tuple[int, int]:
+    """(row, item) of the layout item placing `element`."""
+    for row, _ in enumerate(spec["layout"]["spec"]["rows"]):
+        for index, item in enumerate(items(spec, row)):
+            if item["spec"]["element"]["name"] == element:
+                return row, index
+    raise AssertionError(f"{element} is not placed")
+
+
+CPU, MEMORY = "panel-9787", "panel-1054"  # Host CPU usage, Host memory usage
+
+
 def test_the_compiled_v2_form_has_no_problem(spec):
     assert lines(spec) == []
 
 
 def test_a_dangling_element_reference(spec):
-    items(spec, 1)[0]["spec"]["element"]["name"] = "panel-404"
+    row, index = where(spec, CPU)
+    items(spec, row)[index]["spec"]["element"]["name"] = "panel-404"
     assert lines(spec) == [
-        f"{FILE}: {WHO} element 'panel-404': $.layout.spec.rows[1].spec.layout.spec.items[0].spec.element.name: "
-        "names element 'panel-404', which $.elements does not have",
+        f"{FILE}: {WHO} element 'panel-404': $.layout.spec.rows[{row}].spec.layout.spec.items[{index}].spec.element"
+        ".name: names element 'panel-404', which $.elements does not have",
         f"{FILE}: {WHO} element 'panel-9787' panel 'Host CPU usage' (id 9787): $.elements.panel-9787: element is "
         "not placed in the layout",
     ]
 
 
 def test_an_element_placed_twice(spec):
-    items(spec, 2).append(json.loads(json.dumps(items(spec, 1)[0])))
+    row, index = where(spec, CPU)
+    later = items(spec, row + 1)
+    later.append(json.loads(json.dumps(items(spec, row)[index])))
     assert lines(spec) == [
         f"{FILE}: {WHO} element 'panel-9787' panel 'Host CPU usage' (id 9787): "
-        "$.layout.spec.rows[2].spec.layout.spec.items[2].spec.element.name: places element 'panel-9787' a second "
-        "time (first at $.layout.spec.rows[1].spec.layout.spec.items[0])",
+        f"$.layout.spec.rows[{row + 1}].spec.layout.spec.items[{len(later) - 1}].spec.element.name: places element "
+        f"'panel-9787' a second time (first at $.layout.spec.rows[{row}].spec.layout.spec.items[{index}])",
     ]
 
 
@@ -78,7 +93,8 @@ def test_refids_unique_per_panel(spec):
 
 def test_schema_problems_name_the_element_variable_and_path(spec):
     spec["elements"]["panel-9787"]["spec"]["vizConfig"]["spec"]["pluginVersion"] = "13.2.3"
-    items(spec, 1)[1]["spec"]["width"] = "wide"
+    memory_row, memory_index = where(spec, MEMORY)
+    items(spec, memory_row)[memory_index]["spec"]["width"] = "wide"
     spec["variables"][1]["spec"]["sort"] = 1
     spec["timeSettings"]["autoRefreshIntervals"] = "30s"
     assert lines(spec) == [
@@ -86,7 +102,8 @@ def test_schema_problems_name_the_element_variable_and_path(spec):
         f"{FILE}: {WHO} element 'panel-9787' panel 'Host CPU usage' (id 9787): $.elements.panel-9787.spec.vizConfig"
         ".spec: Additional properties are not allowed ('pluginVersion' was unexpected)",
         f"{FILE}: {WHO} element 'panel-1054' panel 'Host memory usage' (id 1054): "
-        "$.layout.spec.rows[1].spec.layout.spec.items[1].spec.width: 'wide' is not of type 'number'",
+        f"$.layout.spec.rows[{memory_row}].spec.layout.spec.items[{memory_index}].spec.width: 'wide' is not of type "
+        "'number'",
         f"{FILE}: {WHO} variable 'instance': $.variables[1].spec.sort: 1 is not one of ['disabled', "
         "'alphabeticalAsc', 'alphabeticalDesc', 'numericalAsc', 'numericalDesc', 'alphabeticalCaseInsensitiveAsc', "
         "'alphabeticalCaseInsensitiveDesc', 'naturalAsc', 'naturalDesc']",

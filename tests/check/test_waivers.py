@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from helpers import failing_build, run_obs
 
-NO_DESCRIPTION = "\ndashboard.panels[-1].extraJson['description'] = ''\n"
+NO_DESCRIPTION = "\nrestarts_table.extraJson['description'] = ''\n"  # the 'Restarts by container' panel
 
 
 def exclude(project, entry: str) -> None:

@@ -35,7 +35,7 @@ def test_a_rebuild_with_the_same_inputs_imports_no_content(tmp_path, cache_dir):
     # Content is imported through importlib (not logged by -X importtime); grafanalib only with it.
     assert "grafanalib.core" in first.stderr and "obs.compile.pipeline" in first.stderr
     assert "grafanalib" not in second.stderr and "obs.compile.pipeline" not in second.stderr
-    assert second.stdout == first.stdout == "14 files built, 0 changed\n"
+    assert second.stdout == first.stdout == f"{len(build(root))} files built, 0 changed\n"
 
 
 def test_the_cached_result_is_the_result_of_a_build(tmp_path, cache_dir):
@@ -88,7 +88,7 @@ def test_a_damaged_entry_is_ignored(tmp_path, cache_dir):
     entry.write_bytes(digest + b"\n" + payload.replace(b"0.8", b"0.9", 1))
     assert cache.load(entry.stem) is None
     result = run_obs("build", "--check", "--root", str(root))
-    assert result.exit_code == 0 and result.stdout == "14 files up to date\n"
+    assert result.exit_code == 0 and result.stdout == f"{len(build(root))} files up to date\n"
 
 
 def test_no_cache_builds_anyway(tmp_path, cache_dir, monkeypatch):

@@ -132,7 +132,7 @@ def test_an_unchanged_push_of_many_dashboards_costs_a_page_per_2_mib(grafana, co
     assert again.writes == 0 and {i.outcome for i in again.items} == {"unchanged"}
     size = sum(len(json.dumps(grafana.dashboard_object(uid), separators=(",", ":"))) for uid in grafana.dashboard_uids)
     pages = -(-size // (2 * 1024 * 1024)) if size > 2 * 1024 * 1024 else 1
-    assert pages == 2 and again.pages == pages and again.requests == 4 + pages  # not one GET per dashboard
+    assert pages >= 2 and again.pages == pages and again.requests == 4 + pages  # not one GET per dashboard
 
 
 # --------------------------------------------------------------------------- drift in Grafana 13's terms

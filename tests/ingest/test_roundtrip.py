@@ -73,7 +73,7 @@ def test_catalog_queries_and_thresholds_are_found(own_import):
     assert "INSTANCE = 'instance=~\"$instance\"'" in system
     assert "grafana.CONTAINER_OVERVIEW.path + \"?${__url_time_range}\"" in system
     analytics = (project / OWN["obs-evaluation-analytics"]).read_text()
-    assert "q.latency_quantile(0.95, JOB, MODEL)" in analytics
+    assert "q.latency_quantile(0.95, q.APP, JOB, MODEL)" in analytics
     assert "thresholds=t.EVALUATION_P95_SECONDS" in analytics
     assert "tempo_traces(" in analytics and "textbox(" in analytics
 
