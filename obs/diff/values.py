@@ -104,7 +104,10 @@ def expression_lines(expr: str, width: int = SPLIT_WIDTH) -> list[str]:
 
 
 def expression_diff(old: str, new: str) -> list[str]:
-    return line_diff(expression_lines(old or ""), expression_lines(new or ""))
+    """Both sides cut the same way: an edit that takes one side past the width must not turn the whole
+    expression into changed lines."""
+    width = 0 if max(len(old or ""), len(new or "")) > SPLIT_WIDTH else SPLIT_WIDTH
+    return line_diff(expression_lines(old or "", width), expression_lines(new or "", width))
 
 
 NUMBER = re.compile(r"(?<![\w.$])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])")

@@ -18,7 +18,7 @@ from obs.core.serialize import parse_document as parse_artifact
 from obs.diff import KINDS, diff_documents
 from obs.diff.model import Change, Report
 from obs.diff.render import render_json, render_markdown, render_text
-from obs.diff.values import expression_lines, number_changes
+from obs.diff.values import SPLIT_WIDTH, expression_diff, expression_lines, number_changes
 from obs.review import revision as diff_cli
 
 from helpers import run_obs
@@ -349,6 +349,14 @@ def test_expression_lines_split_long_promql_at_operators():
     assert " ".join(line.strip() for line in lines) == expr
     assert lines[1].startswith("/ sum(") and lines[2:] == ["> 0.2", "or on () vector(0)", "* 100000000000"]
     assert expression_lines("up == 0") == ["up == 0"]
+
+
+def test_an_edit_across_the_split_width_changes_only_the_line_it_touches():
+    old = "(job:evaluations_success:ratio_rate5m < 0.8) and on (job) (job:evaluations_started:increase5m >= 10)"
+    new = old.replace("0.8", "0.85")
+    assert len(old) <= SPLIT_WIDTH < len(new)
+    changed = [line for line in expression_diff(old, new) if line[0] in "+-"]
+    assert changed == ["-  < 0.8)", "+  < 0.85)"]
 
 
 def test_number_changes():
