@@ -19,10 +19,9 @@ from click.testing import CliRunner
 from catalog.grafana import FOLDER, MANAGED_TAG, SYSTEM_OVERVIEW
 from obs.cli import main
 from obs.deploy import client as grafana_api
-from obs.deploy import compare, desired, sync
+from obs.deploy import compare, sync
 from obs.deploy.client import Grafana, GrafanaError
 from obs.deploy.connect import connect
-from obs.deploy.desired import Desired
 from obs.deploy.target import make_target, normalise_url
 
 from grafana_emulator import GrafanaEmulator
@@ -35,11 +34,6 @@ TOKENS = {ADMIN: "Admin", EDITOR: "Editor", VIEWER: "Viewer"}
 CLEAN_ENV = {"GRAFANA_URL": None, "GRAFANA_TOKEN": None, "GRAFANA_USER": None, "GRAFANA_PASSWORD": None}
 
 
-@pytest.fixture(scope="module")
-def compiled() -> Desired:
-    return desired.desired_state(REPO)
-
-
 LEGACY = "12.3.0"  # a Grafana whose /apis does not serve dashboard.grafana.app/v1
 
 
@@ -47,23 +41,6 @@ LEGACY = "12.3.0"  # a Grafana whose /apis does not serve dashboard.grafana.app/
 def grafana():
     with GrafanaEmulator(tokens=TOKENS, version=LEGACY) as emu:
         yield emu
-
-
-@pytest.fixture(autouse=True)
-def project_marker(tmp_path):
-    """tmp_path is an (empty) obs project, so a push can run from it."""
-    (tmp_path / "pyproject.toml").write_text("[tool.obs]\n")
-
-
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch):
-    monkeypatch.setattr(grafana_api, "DEFAULT_BACKOFF", 0.01)
-
-
-@pytest.fixture
-def cached_build(monkeypatch, compiled):
-    """The repository's content, built once per module (each real build takes most of a second)."""
-    monkeypatch.setattr(desired, "desired_state", lambda root: copy.deepcopy(compiled))
 
 
 def obs_push(root: Path, url: str, *args: str, token: str | None = ADMIN, env: dict | None = None):

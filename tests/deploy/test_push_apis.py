@@ -19,13 +19,11 @@ from catalog.grafana import FOLDER, MANAGED_TAG, SYSTEM_OVERVIEW
 from obs.cli import main
 from obs.compile.dashboard_v2 import to_v2_spec
 from obs.core.paths import dashboard_file
-from obs.deploy import apis, compare, desired, sync
+from obs.deploy import apis, compare, sync
 from obs.deploy import client as grafana_api
-from obs.deploy.desired import Desired
 from obs.deploy.target import make_target
 
 from grafana_emulator import GrafanaEmulator
-from helpers import REPO
 
 ADMIN = "glsa_obs_apis_admin_TOKEN_0123456789"
 TOKENS = {ADMIN: "Admin", "glsa_editor": "Editor", "glsa_viewer": "Viewer"}
@@ -34,30 +32,10 @@ DASHBOARDS = "/apis/dashboard.grafana.app/v1/namespaces/default/dashboards"
 FOLDERS = "/apis/folder.grafana.app/v1/namespaces/default/folders"
 
 
-@pytest.fixture(scope="module")
-def compiled() -> Desired:
-    return desired.desired_state(REPO)
-
-
 @pytest.fixture
 def grafana():
     with GrafanaEmulator(tokens=TOKENS) as emu:
         yield emu
-
-
-@pytest.fixture(autouse=True)
-def project_marker(tmp_path):
-    (tmp_path / "pyproject.toml").write_text("[tool.obs]\n")
-
-
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch):
-    monkeypatch.setattr(grafana_api, "DEFAULT_BACKOFF", 0.01)
-
-
-@pytest.fixture
-def cached_build(monkeypatch, compiled):
-    monkeypatch.setattr(desired, "desired_state", lambda root: copy.deepcopy(compiled))
 
 
 def obs_push(root: Path, url: str, *args: str, token: str | None = ADMIN):

@@ -7,7 +7,6 @@ that did not say what happened. Most run on both paths: the 13.2 /apis and the 1
 from __future__ import annotations
 
 import base64
-import copy
 import http.server
 import json
 import socket
@@ -22,12 +21,9 @@ from click.testing import CliRunner
 from catalog.grafana import FOLDER, SYSTEM_OVERVIEW
 from obs.cli import main
 from obs.deploy import client as grafana_api
-from obs.deploy import desired
-from obs.deploy.desired import Desired
 from obs.deploy.target import make_target
 
 from grafana_emulator import GrafanaEmulator
-from helpers import REPO
 
 ADMIN = "glsa_obs_defects_admin_TOKEN_42"
 EDITOR = "glsa_obs_defects_editor_TOKEN_42"
@@ -36,11 +32,6 @@ CLEAN_ENV = {"GRAFANA_URL": None, "GRAFANA_TOKEN": None, "GRAFANA_USER": None, "
 APIS_DASHBOARDS = "/apis/dashboard.grafana.app/v1/namespaces/default/dashboards"
 VERSIONS = {"apis": "13.2.3", "legacy": "12.3.0"}
 SAVE_PATH = {"apis": APIS_DASHBOARDS, "legacy": "/api/dashboards/db"}
-
-
-@pytest.fixture(scope="module")
-def compiled() -> Desired:
-    return desired.desired_state(REPO)
 
 
 @pytest.fixture(params=["apis", "legacy"])
@@ -55,18 +46,8 @@ def grafana(path):
 
 
 @pytest.fixture(autouse=True)
-def project_marker(tmp_path):
-    (tmp_path / "pyproject.toml").write_text("[tool.obs]\n")
-
-
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch):
-    monkeypatch.setattr(grafana_api, "DEFAULT_BACKOFF", 0.01)
-
-
-@pytest.fixture(autouse=True)
-def cached_build(monkeypatch, compiled):
-    monkeypatch.setattr(desired, "desired_state", lambda root: copy.deepcopy(compiled))
+def always_cached(cached_build):
+    """Every test here pushes the repository's content."""
 
 
 def obs_push(root: Path, url: str, *args: str, token: str | None = ADMIN, user: str | None = None,
