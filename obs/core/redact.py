@@ -24,10 +24,18 @@ def basic_auth_forms(user: str, password: str) -> set[str]:
     return secret_forms(password) | {token}
 
 
+# A secret this long is replaced wherever it occurs; a shorter one only where it stands as a whole word, so a
+# short password does not turn "credentials" into "cr***entials"
+ANYWHERE_FROM = 8
+# A whole word may follow a percent escape (`Basic%20<base64>`): its last hex digit is not part of the word
+WORD_START = r"(?:(?<![A-Za-z0-9])|(?<=%[0-9A-Fa-f]{2}))"
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` with each secret replaced by *** where it stands as a whole (not inside a longer word, so a
-    short password does not turn "credentials" into "cr***entials"), and credentials in URLs removed."""
+    """`text` with each secret replaced by ***, and credentials in URLs removed."""
     for secret in sorted(set(secrets), key=len, reverse=True):
-        if secret:
-            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", MASK, text)
+        if len(secret) >= ANYWHERE_FROM:
+            text = text.replace(secret, MASK)
+        elif secret:
+            text = re.sub(rf"{WORD_START}{re.escape(secret)}(?![A-Za-z0-9])", MASK, text)
     return URL_CREDENTIALS.sub(MASK + "@", text)

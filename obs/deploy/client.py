@@ -242,7 +242,8 @@ class Grafana:
             if status >= 500:
                 self._write_5xx += 1
                 if self._write_5xx >= WRITE_5XX_LIMIT and self._down is None:
-                    detail = _body_message(answer.body if answer.body is not None else answer.text)
+                    detail = _body_message(answer.body if answer.body is not None else answer.text,
+                                           self.target.secrets)
                     self._down = GrafanaError("down", self._say(
                         f"Grafana answered {self._write_5xx} writes in a row with 5xx (the last: "
                         f"{self._where(method, path)} answered {status}{': ' + detail if detail else ''}): "
@@ -286,7 +287,7 @@ class Grafana:
                 "login page in front of Grafana?)"), status=status, method=method, path=path,
                 response=answer.location)
         body = answer.body if answer.body is not None else answer.text
-        detail = _body_message(body)
+        detail = _body_message(body, self.target.secrets)
         kind = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict", 412: "conflict"}.get(
             status, "server" if status >= 500 else "client")
         hint = ""
@@ -355,7 +356,9 @@ def _kind_of(answer: Answer) -> str:
     return answer.content_type.split(";")[0] or "a body of unknown type"
 
 
-def _body_message(body: Any) -> str:
+def _body_message(body: Any, secrets: list[str]) -> str:
+    """What an error answer says, in one line. A text body is redacted whole before it is shortened: cut first,
+    a credential that spans the cut would print its first part."""
     if isinstance(body, dict):
         message = str(body.get("message") or "")
         status = body.get("status")
@@ -363,6 +366,6 @@ def _body_message(body: Any) -> str:
             return message
         return f"{message} ({status})" if status and message else message
     if isinstance(body, str):
-        text = re.sub(r"<[^>]+>", " ", body)
+        text = re.sub(r"<[^>]+>", " ", redact(body, secrets))
         return " ".join(text.split())[:120]
     return ""

@@ -28,3 +28,13 @@ def test_every_encoding_obs_sends_is_covered():
 
 def test_credentials_in_urls_are_removed():
     assert redact("see https://admin:secret@grafana.example/api", []) == "see https://***@grafana.example/api"
+
+
+def test_a_header_after_a_percent_escape_is_redacted():
+    forms = basic_auth_forms("ops", "s3cretPassword")
+    token = base64.b64encode(b"ops:s3cretPassword").decode()
+    assert redact(f"GET /x?auth=Basic%20{token} refused", forms) == "GET /x?auth=Basic%20*** refused"
+
+
+def test_a_long_secret_is_replaced_even_inside_a_word():
+    assert redact("tokenglsa_abc123456z", ["glsa_abc123456"]) == "token***z"

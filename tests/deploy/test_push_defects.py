@@ -177,6 +177,18 @@ def test_no_encoding_of_a_credential_is_ever_printed(path, tmp_path, password):
             assert form not in result.output  # ...without any form of the credential
 
 
+def test_a_text_answer_is_redacted_before_it_is_shortened(path, tmp_path):
+    """The message keeps a text answer's first 120 characters: cut before redaction, a Basic header that spans
+    the cut would print its first base64 characters, which decode to the start of the password."""
+    password = "s3cretPassword"
+    basic = base64.b64encode(f"ops:{password}".encode()).decode()
+    with GrafanaEmulator(tokens=TOKENS, basic_auth=("ops", password), version=VERSIONS[path]) as emu:
+        emu.fail_next(100, 500, method="POST", body="x" * 90 + f" Authorization: Basic {basic} and more")
+        result = obs_push(tmp_path, emu.url, "--retries", "0", token=None, user="ops", password=password)
+    assert result.exit_code == 1 and "Authorization: Basic ***" in result.output
+    assert not any(basic[:n] in result.output for n in range(4, len(basic) + 1))
+
+
 def test_url_credentials_are_percent_decoded(path, tmp_path):
     with GrafanaEmulator(tokens=TOKENS, basic_auth=("admin", "p@ss"), version=VERSIONS[path]) as emu:
         url = emu.url.replace("://", "://admin:p%40ss@")
