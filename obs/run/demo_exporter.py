@@ -405,7 +405,8 @@ class CadvisorSimulation:
         images = {
             "grafana": f"grafana/grafana:{v.GRAFANA_VERSION}", "prometheus": f"prom/prometheus:v{v.PROMETHEUS_VERSION}",
             "alertmanager": f"prom/alertmanager:v{v.ALERTMANAGER_VERSION}", "tempo": f"grafana/tempo:{v.TEMPO_VERSION}",
-            "otel-collector": f"otel/opentelemetry-collector-contrib:{v.COLLECTOR_VERSION}",
+            # The contrib image is tagged with the contrib release (stack/compose.py's COLLECTOR_IMAGE).
+            "otel-collector": f"otel/opentelemetry-collector-contrib:{v.COLLECTOR_CONTRIB_VERSION}",
             "node-exporter": f"prom/node-exporter:v{v.NODE_EXPORTER_VERSION}",
             "cadvisor": f"gcr.io/cadvisor/cadvisor:v{v.CADVISOR_VERSION}",
         }

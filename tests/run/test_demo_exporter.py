@@ -10,10 +10,12 @@ import urllib.error
 import urllib.request
 
 import pytest
+import yaml
 from prometheus_client import Histogram
 from prometheus_client.parser import text_string_to_metric_families
 
 from catalog import metrics as m
+from catalog import versions
 from obs.run.demo_exporter import (
     CadvisorSimulation,
     CollectorTelemetrySimulation,
@@ -70,6 +72,21 @@ def test_cadvisor_types_help_and_the_cgroup_v2_cpu_label(cadvisor):
     assert page["container_memory_working_set_bytes"].type == "gauge"
     assert page["container_oom_events"].type == "counter"
     assert {s.labels["cpu"] for s in series(page, "container_cpu_usage_seconds_total")} == {"total"}
+
+
+def test_cadvisor_labels_each_container_with_the_image_the_compose_file_runs(cadvisor, repo):
+    """The `image` label is the compose service's image, tag and all: the Collector's is the contrib image at the
+    contrib release (stack/compose.py's COLLECTOR_IMAGE), not the core release."""
+    from stack.compose import COLLECTOR_IMAGE
+
+    _, _, read = cadvisor
+    services = yaml.safe_load((repo / "docker-compose.yml").read_text())["services"]
+    images = {s.labels["container_label_com_docker_compose_service"]: s.labels["image"]
+              for s in series(read(), "container_memory_working_set_bytes") if s.labels["id"] != "/"}
+    assert set(images) == set(services) - {"tempo-init"}  # the one-shot init container is not running
+    assert images == {service: services[service]["image"] for service in images}
+    assert images["otel-collector"] == COLLECTOR_IMAGE == services["otel-collector"]["image"]
+    assert images["otel-collector"].endswith(f":{versions.COLLECTOR_CONTRIB_VERSION}")
 
 
 def test_cadvisor_stamps_stats_samples_and_not_spec_samples(cadvisor):
