@@ -207,7 +207,7 @@ class ApisStore:
         if labels:
             metadata["labels"] = labels
         if live is not None:
-            metadata["resourceVersion"] = live.resource_version
+            metadata["resourceVersion"] = _read_version(live, "PUT", self.dashboard_path(uid))
         body = {"apiVersion": f"{DASHBOARD_GROUP}/{self.dashboard_version}", "kind": "Dashboard",
                 "metadata": metadata, "spec": spec}
         params = {"dryRun": "All"} if dry_run else None
@@ -226,7 +226,7 @@ class ApisStore:
         """Delete only the object as it was read (uid and resourceVersion preconditions)."""
         path = self.dashboard_path(live.uid)
         body = {"kind": "DeleteOptions", "apiVersion": "v1",
-                "preconditions": {"uid": live.k8s_uid, "resourceVersion": live.resource_version}}
+                "preconditions": {"uid": live.k8s_uid, "resourceVersion": _read_version(live, "DELETE", path)}}
         answer = self.grafana.request("DELETE", path, json=body, params={"dryRun": "All"} if dry_run else None)
         # genericregistry.Store: a Success Status, or the deleted object
         if answer is not None and not (isinstance(answer, dict) and (
@@ -254,7 +254,7 @@ class ApisStore:
                     dry_run: bool) -> LiveFolder:
         metadata: dict[str, Any] = {"name": uid, "annotations": annotations}
         if live is not None:
-            metadata["resourceVersion"] = live.resource_version
+            metadata["resourceVersion"] = _read_version(live, "PUT", self.folder_path(uid))
             parent = live.annotations.get(ANNO_FOLDER)
             if parent:  # keep the folder where it is
                 metadata["annotations"] = {**annotations, ANNO_FOLDER: parent}
@@ -263,6 +263,16 @@ class ApisStore:
         method, path = ("POST", self.folder_path()) if live is None else ("PUT", self.folder_path(uid))
         answer = self.grafana.request(method, path, json=body, params={"dryRun": "All"} if dry_run else None)
         return self.folder(self._object(answer, "Folder", uid, method, path))
+
+
+def _read_version(live: LiveDashboard | LiveFolder, method: str, path: str) -> str:
+    """The resourceVersion an overwrite or delete is conditional on. An empty one is no condition at all (the
+    apiserver then updates or deletes whatever is there), so an object read without one is not written."""
+    if not live.resource_version:
+        raise GrafanaError("not_json", f"{method} {path} not sent: Grafana listed {live.uid} without a "
+                           "resourceVersion, and a write without one would overwrite unconditionally; nothing written",
+                           method=method, path=path)
+    return live.resource_version
 
 
 def client_annotations(annotations: dict[str, str]) -> dict[str, str]:

@@ -195,6 +195,24 @@ def test_a_save_during_the_push_is_a_409_and_nothing_is_overwritten(grafana, cac
     assert [r.status for r in grafana.writes if r.path == f"{DASHBOARDS}/{uid}"] == [409]
 
 
+def test_an_object_listed_without_a_resource_version_is_not_overwritten(grafana, cached_build, tmp_path):
+    """A PUT or DELETE with an empty resourceVersion is unconditional: the apiserver overwrites whatever is there.
+    A listing that lacks it (a proxy that rewrote the answer) must not turn the optimistic write into a blind one."""
+    assert obs_push(tmp_path, grafana.url).exit_code == 0
+    uid = SYSTEM_OVERVIEW.uid
+    grafana.ui_edit(uid, {"refresh": "1m"}, user="alice")
+    listing = grafana_api.Grafana(make_target(grafana.url, ADMIN, None, None)).request("GET", DASHBOARDS)
+    for item in listing["items"]:
+        del item["metadata"]["resourceVersion"]
+    grafana.fail_next(1, 200, path_prefix=DASHBOARDS, method="GET", body=listing)
+    grafana.clear_log()
+    result = obs_push(tmp_path, grafana.url)
+    assert result.exit_code == 1
+    assert (f"PUT {DASHBOARDS}/{uid} not sent: Grafana listed {uid} without a resourceVersion, and a write without "
+            "one would overwrite unconditionally; nothing written") in result.stdout
+    assert grafana.writes == [] and grafana.dashboard(uid)["refresh"] == "1m"
+
+
 def test_our_own_write_whose_answer_was_lost_counts_as_done(grafana, cached_build, tmp_path, monkeypatch):
     assert obs_push(tmp_path, grafana.url).exit_code == 0
     grafana.ui_edit(SYSTEM_OVERVIEW.uid, {"refresh": "1m"})
