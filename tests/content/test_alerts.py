@@ -137,6 +137,31 @@ def test_the_hang_case_of_evaluations_stalled():
     assert {"12m", "30m"} <= firing_at
 
 
+
+def test_collector_failure_counters_appear_as_the_collector_creates_them():
+    """The pinned Collector creates a failure counter at the first failure, with its count as the first value: no
+    test starts one at 0. Sustained failures fire 5 minutes after the new series' second sample; a burst does not."""
+    cases = {case["name"]: case for case in unit_tests()["monitoring.yml"]["tests"]}
+    failure_series = [s for case in cases.values() for s in case["input_series"]
+                      if s["series"].startswith("otelcol_exporter_send_failed_")]
+    assert failure_series
+    for series in failure_series:
+        assert not re.match(r"0\b", series["values"]), series
+
+    def firing(case: dict, at: str) -> bool:
+        [check] = [c for c in case["alert_rule_test"] if c["eval_time"] == at]
+        assert check["alertname"] == "OtelCollectorExportFailing"
+        return bool(check["exp_alerts"])
+
+    sustained = cases["sustained Collector export failures fire 5 minutes after the new counter's second sample"]
+    [spans] = sustained["input_series"][:1]
+    assert spans["values"] == "_x6 30+30x20", "absent to 5m, 30 at 6m, growing"
+    # Second sample at 7m, + the 5m `for`.
+    assert not firing(sustained, "11m") and firing(sustained, "12m")
+    burst = cases["a single burst of export failures does not fire, sustained failures only"]
+    assert [s["values"] for s in burst["input_series"]] == ["_x6 30x30", "30x9 60x27"]
+    assert not any(firing(burst, at) for at in ("13m", "15m", "35m"))
+
 # --- The compiled rules --------------------------------------------------------------------------------
 
 def test_spec_alerts_are_there_with_the_spec_severity_and_duration():
