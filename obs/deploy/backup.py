@@ -1,6 +1,6 @@
 """Backups of what a push is about to overwrite or delete: the object exactly as Grafana returned it (on /apis
 the Kubernetes object, with its apiVersion and its folder annotation; on /api the answer with its meta), one
-file per object and version, never written twice."""
+file per object and version, never written twice, never written over."""
 
 from __future__ import annotations
 
@@ -25,10 +25,14 @@ def backup_name(kind: str, uid: str, version: int | str | None, obj: Any) -> str
 
 def write_backup(directory: Path, kind: str, uid: str, version: int | str | None, obj: Any) -> Path:
     """The backup file of this object at this version: written now, or kept as it is if an earlier push (or an
-    earlier attempt of this one) already wrote it. Raises OSError when it cannot be written."""
+    earlier attempt of this one) already wrote the same object. A different object under the same uid and version
+    (deleted and created again, so its generation restarted) goes beside it, named by its content, never over it.
+    Raises OSError when it cannot be written."""
+    data = (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
     target = directory / backup_name(kind, uid, version, obj)
-    if target.is_file():
+    if target.is_file() and target.read_bytes() != data:
+        target = target.with_name(f"{target.stem}-sha256-{hashlib.sha256(data).hexdigest()[:16]}.json")
+    if target.is_file() and target.read_bytes() == data:
         return target
-    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    write_bytes_atomic(target, text.encode())
+    write_bytes_atomic(target, data)
     return target

@@ -269,6 +269,20 @@ def test_backups_are_kept_once_per_uid_and_version_with_folder_and_api_version(g
     assert f".obs-backups/{backup.name}" in second.stdout
 
 
+def test_another_object_at_a_backed_up_uid_and_version_is_backed_up_beside_it(tmp_path):
+    """Deleted and created again, a dashboard's generation starts at 1 again: the new object at `<uid>-v1` must
+    not be lost to, nor overwrite, the backup of the old one."""
+    from obs.deploy.backup import write_backup
+
+    old, new = {"spec": {"title": "before"}}, {"spec": {"title": "recreated"}}
+    first = write_backup(tmp_path, "dashboard", "d1", 1, old)
+    assert write_backup(tmp_path, "dashboard", "d1", 1, old) == first  # the same object: kept once
+    second = write_backup(tmp_path, "dashboard", "d1", 1, new)
+    assert first.name == "d1-v1.json" and second.name.startswith("d1-v1-sha256-") and second != first
+    assert json.loads(first.read_text()) == old and json.loads(second.read_text()) == new
+    assert write_backup(tmp_path, "dashboard", "d1", 1, new) == second and len(list(tmp_path.iterdir())) == 2
+
+
 def test_a_backup_of_an_answer_without_a_version_is_named_by_its_content():
     from obs.deploy.backup import backup_name
 
