@@ -303,10 +303,12 @@ func withAliases[T component.Factory](factories map[component.Type]T, modules ma
 
 
 def check_collector_versions(go_mod: str, versions: dict[str, str]) -> None:
-    """After `go mod tidy`: every collector module at the pinned release, none moved up by another's requirement."""
+    """After `go mod tidy`: every collector module at the pinned release, none moved up by another's requirement.
+    Core modules are at the core release or its 1.x line; contrib's are at the contrib release (a patch release may
+    sit on the same core, catalog/versions.py). Lines in a require block and one-line requires alike."""
     allowed = {CORE: {versions["core"], versions["stable"]}, CONTRIB: {versions["contrib"]}}
     wrong = [f"{module} {version}" for module, version in re.findall(
-        rf"^\s*((?:{re.escape(CORE)}|{re.escape(CONTRIB)})\S*) (v\S+)", go_mod, re.M)
+        rf"^\s*(?:require[ \t]+)?((?:{re.escape(CORE)}|{re.escape(CONTRIB)})(?:/\S*)?)[ \t]+(v\S+)", go_mod, re.M)
         if version not in allowed[CORE if module.startswith(CORE) else CONTRIB]]
     if wrong:
         raise BuildError(f"collector modules off the pinned release after go mod tidy: {', '.join(sorted(wrong))}")
