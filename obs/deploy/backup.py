@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from obs.core.fs import write_bytes_atomic
 
@@ -23,7 +23,12 @@ def backup_name(kind: str, uid: str, version: int | str | None, obj: Any) -> str
     return f"{'datasource-' if kind == 'datasource' else ''}{stem}.json"
 
 
-def write_backup(directory: Path, kind: str, uid: str, version: int | str | None, obj: Any) -> Path:
+class Backup(NamedTuple):
+    path: Path
+    written: bool  # by this call; False when the same backup was already there
+
+
+def write_backup(directory: Path, kind: str, uid: str, version: int | str | None, obj: Any) -> Backup:
     """The backup file of this object at this version: written now, or kept as it is if an earlier push (or an
     earlier attempt of this one) already wrote the same object. A different object under the same uid and version
     (deleted and created again, so its generation restarted) goes beside it, named by its content, never over it.
@@ -33,6 +38,6 @@ def write_backup(directory: Path, kind: str, uid: str, version: int | str | None
     if target.is_file() and target.read_bytes() != data:
         target = target.with_name(f"{target.stem}-sha256-{hashlib.sha256(data).hexdigest()[:16]}.json")
     if target.is_file() and target.read_bytes() == data:
-        return target
+        return Backup(target, written=False)
     write_bytes_atomic(target, data)
-    return target
+    return Backup(target, written=True)

@@ -20,6 +20,7 @@ class Item:
     changes: list[str] = field(default_factory=list)
     drift: str = ""  # why the live dashboard is not obs's own last push ("" = it is, or n/a)
     backup: str = ""
+    backup_written: bool = False  # by this push (a refused write removes it)
     version: int | None = None
     live: Any = field(default=None, repr=False)  # the live object as read (for diffs; not reported)
     folder: str = ""  # the live dashboard's folder uid, when it is not the obs folder

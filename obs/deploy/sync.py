@@ -328,7 +328,8 @@ class Sync:
                     raise GrafanaError("not_json", f"GET {path} answered JSON that is not the datasource",
                                        method="GET", path=path, response=live)
                 item.version = live.get("version") if isinstance(live.get("version"), int) else None
-                item.backup = str(write_backup(self.options.backup_dir, "datasource", item.uid, item.version, live))
+                backup = write_backup(self.options.backup_dir, "datasource", item.uid, item.version, live)
+                item.backup = str(backup.path)
                 kept = {k: live[k] for k in DATASOURCE_KEPT if k in live}
                 put = {**kept, **body, "version": item.version}  # Grafana refuses an update of an older version
                 answer = self._write(lambda: g.request("PUT", path, json=put))
@@ -520,7 +521,8 @@ class Sync:
             return
         if item.drift and live is not None and not self.options.dry_run:
             stored = self.store.stored_object(live) if isinstance(self.store, ApisStore) else live.raw
-            item.backup = str(write_backup(self.options.backup_dir, "dashboard", item.uid, live.version, stored))
+            backup = write_backup(self.options.backup_dir, "dashboard", item.uid, live.version, stored)
+            item.backup, item.backup_written = str(backup.path), backup.written
         if isinstance(self.store, ApisStore):
             self._save_apis(item, doc, live)
         else:
@@ -574,6 +576,10 @@ class Sync:
                 item.outcome = "skipped"
                 item.detail = ("skipped (managed by another tool): Grafana refused to save it (400 "
                                f"{error.grafana_message})")
+                # not an edit to overwrite but another tool's dashboard: no drift note, no backup of it
+                if item.backup_written:
+                    Path(item.backup).unlink(missing_ok=True)
+                item.drift, item.backup, item.changes = "", "", []
                 return
             if error.kind != "conflict":
                 raise
@@ -694,7 +700,7 @@ class Sync:
             return
         if not self.options.dry_run:  # always: a deletion never loses an edit
             stored = store.stored_object(live)
-            item.backup = str(write_backup(self.options.backup_dir, "dashboard", item.uid, live.version, stored))
+            item.backup = str(write_backup(self.options.backup_dir, "dashboard", item.uid, live.version, stored).path)
         try:
             self._write(lambda: store.delete_dashboard(live, dry_run=self.server_dry_run))
         except GrafanaError as error:
@@ -729,7 +735,7 @@ class Sync:
             item.drift = self._drift_legacy(live)
         if self._settle(item):
             return
-        item.backup = str(write_backup(self.options.backup_dir, "dashboard", uid, live.version, live.raw))
+        item.backup = str(write_backup(self.options.backup_dir, "dashboard", uid, live.version, live.raw).path)
         self._write(lambda: store.delete_dashboard(uid))
         item.outcome = "deleted"
 

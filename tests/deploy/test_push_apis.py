@@ -245,6 +245,23 @@ def test_a_dashboard_another_tool_manages_is_skipped_never_written(grafana, cach
     assert "dashboards: 2 created, 1 skipped" in result.stdout
 
 
+def test_on_the_legacy_path_a_dashboard_another_tool_manages_is_skipped_without_a_backup(grafana, cached_build,
+                                                                                         compiled, tmp_path):
+    """13.x's /api refuses to save it (400 "Cannot save provisioned dashboard") though its meta does not say who
+    manages it: skipped, and not reported as an edit obs backed up before overwriting."""
+    grafana.add_folder(FOLDER.uid, FOLDER.title)
+    synced = dict(copy.deepcopy(compiled.dashboards[SYSTEM_OVERVIEW.uid]), refresh="5m")
+    grafana.add_dashboard(synced, FOLDER.uid, manager=("repo", "gitsync-prod"), api_version="v1")
+    result = obs_push(tmp_path, grafana.url, "--api", "legacy")
+    assert result.exit_code == 0, result.output
+    assert ("skipped (managed by another tool): Grafana refused to save it (400 Cannot save provisioned "
+            "dashboard)") in result.stdout
+    assert "edited in Grafana" not in result.stdout and "saved to .obs-backups" not in result.stdout
+    assert not (tmp_path / ".obs-backups").exists() or not list((tmp_path / ".obs-backups").iterdir())
+    assert grafana.dashboard(SYSTEM_OVERVIEW.uid)["refresh"] == "5m"
+    assert "dashboards: 2 created, 1 skipped" in result.stdout
+
+
 def test_a_dashboard_provisioned_from_a_file_is_skipped(grafana, cached_build, tmp_path):
     grafana.add_folder(FOLDER.uid, FOLDER.title)
     grafana.add_dashboard({"uid": SYSTEM_OVERVIEW.uid, "title": "Old"}, FOLDER.uid, provisioned=True)

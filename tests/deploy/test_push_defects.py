@@ -274,13 +274,15 @@ def test_another_object_at_a_backed_up_uid_and_version_is_backed_up_beside_it(tm
     not be lost to, nor overwrite, the backup of the old one."""
     from obs.deploy.backup import write_backup
 
+    backups = tmp_path / "backups"
     old, new = {"spec": {"title": "before"}}, {"spec": {"title": "recreated"}}
-    first = write_backup(tmp_path, "dashboard", "d1", 1, old)
-    assert write_backup(tmp_path, "dashboard", "d1", 1, old) == first  # the same object: kept once
-    second = write_backup(tmp_path, "dashboard", "d1", 1, new)
+    first, written = write_backup(backups, "dashboard", "d1", 1, old)
+    assert written and write_backup(backups, "dashboard", "d1", 1, old) == (first, False)  # the same: kept once
+    second, written = write_backup(backups, "dashboard", "d1", 1, new)
     assert first.name == "d1-v1.json" and second.name.startswith("d1-v1-sha256-") and second != first
     assert json.loads(first.read_text()) == old and json.loads(second.read_text()) == new
-    assert write_backup(tmp_path, "dashboard", "d1", 1, new) == second and len(list(tmp_path.iterdir())) == 2
+    assert written and write_backup(backups, "dashboard", "d1", 1, new) == (second, False)
+    assert len(list(backups.iterdir())) == 2
 
 
 def test_a_backup_of_an_answer_without_a_version_is_named_by_its_content():
