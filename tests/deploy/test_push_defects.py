@@ -92,6 +92,23 @@ def test_a_write_answered_200_html_is_a_failure(grafana, path, tmp_path):
     assert "dashboards: 2 created, 1 failed" in result.stderr and len(grafana.dashboard_uids) == 2
 
 
+@pytest.mark.parametrize("kind", ["dashboard", "datasource"])
+def test_a_write_answered_200_with_json_of_another_shape_is_a_failure(grafana, path, tmp_path, kind):
+    """A proxy (or anything not Grafana) answering `200 {"message": "ok"}`: JSON, but not the saved object, so
+    nothing proves the write; counted as failed, never as created."""
+    prefix = SAVE_PATH[path] if kind == "dashboard" else "/api/datasources"
+    grafana.fail_next(1, 200, method="POST", path_prefix=prefix, body={"message": "ok"})
+    result = obs_push(tmp_path, grafana.url)
+    assert result.exit_code == 1
+    failed = [line for line in result.stdout.splitlines() if line.lstrip().startswith("FAILED")]
+    assert len(failed) == 1 and f" {kind} " in failed[0]
+    counts = {"dashboard": ("dashboards: 2 created, 1 failed", 2), "datasource": ("datasources: 2 created, 1 failed",
+                                                                                   3)}[kind]
+    assert counts[0] in result.stderr and len(grafana.dashboard_uids) == counts[1]
+    reason = [line.strip() for line in result.stdout.splitlines() if line.strip().startswith("POST " + prefix)]
+    assert len(reason) == 1 and "answered JSON that " in reason[0] and "not" in reason[0].split("answered JSON")[1]
+
+
 def test_a_redirect_after_the_first_request_is_an_error_naming_the_location(grafana, path, tmp_path):
     grafana.redirect_next(1, "https://sso.example/authorize?next=x", 302, method="GET",
                           path_prefix="/api/datasources")
