@@ -129,6 +129,44 @@ def test_burn_rate_alerts_have_the_fast_slow_and_low_traffic_cases():
     assert completed["exp_samples"][0]["value"] < thresholds.EVALUATION_SLO.min_events
 
 
+def burning_share(case: dict) -> float:
+    """The failed share of the evaluations in a case's last stretch (each counter's last `a+bxn` step)."""
+    steps = {}
+    for series in case["input_series"]:
+        name = series["series"].split("{")[0]
+        steps[name] = float(re.search(r"\+([0-9.]+)x[0-9]+$", series["values"]).group(1))
+    return steps["evaluations_failed_total"] / (steps["evaluations_failed_total"] + steps["evaluations_success_total"])
+
+
+def test_burn_rate_page_rows_hold_their_factors_and_end_through_the_short_window():
+    """The page rows are the SRE Workbook's (Table 5-8); just under each row's factor does not page through it, just
+    over does, and the page ends through its short window while the long one still burns."""
+    slo = thresholds.EVALUATION_SLO
+    assert [(r.long, r.short, r.burn_rate, r.severity, round(slo.budget_consumed(r), 4)) for r in slo.windows] == [
+        ("1h", "5m", 14.4, "critical", 0.02), ("6h", "30m", 6.0, "critical", 0.05), ("3d", "6h", 1.0, "warning", 0.1)]
+    cases = {case["name"]: case for case in unit_tests()["slo.yml"]["tests"]}
+
+    def fast_at(case: dict) -> dict[str, bool]:
+        return {c["eval_time"]: bool(c["exp_alerts"]) for c in case["alert_rule_test"]
+                if c["alertname"] == "EvaluationErrorBudgetBurnFast"}
+
+    for row, long in ((slo.windows[0], "1-hour"), (slo.windows[1], "6-hour")):
+        under = cases[f"a burn just under {row.burn_rate:g}x does not page through the {long} row"]
+        over = cases[f"a burn just over {row.burn_rate:g}x pages through the {long} row"]
+        factor = row.burn_rate * slo.budget
+        assert factor - 0.002 <= burning_share(under) < factor < burning_share(over) <= factor + 0.002, row
+        assert any(fast_at(over).values())
+    # Under 14.4x: quiet once the 1h window holds only the burn, until the 6h row catches it (after 151 minutes).
+    assert fast_at(cases["a burn just under 14.4x does not page through the 1-hour row"]) == {
+        "7h": False, "7h30m": False, "8h33m": False, "8h34m": True}
+    # Under 6x: never pages (the 1h row is far), over seven hours.
+    assert not any(fast_at(cases["a burn just under 6x does not page through the 6-hour row"]).values())
+    resolves = cases["the page resolves through its short window once the burning stops"]
+    assert fast_at(resolves) == {"6h32m": True, "6h33m": False, "7h": False}
+    long_burn = {t["eval_time"]: t["exp_samples"] for t in resolves["promql_expr_test"] if "ratio_rate1h" in t["expr"]}
+    assert long_burn["7h"][0]["value"] > slo.windows[0].burn_rate  # the long window alone would still page
+
+
 def test_the_hang_case_of_evaluations_stalled():
     [case] = [c for c in unit_tests()["evaluations.yml"]["tests"] if c["name"].startswith("a batch that hangs fires")]
     started = next(s for s in case["input_series"] if s["series"].startswith("evaluations_total"))
