@@ -55,6 +55,15 @@ def slo_completed(window: str) -> str:
 
 # Pseudo-filesystems that would make "disk usage" meaningless.
 REAL_FILESYSTEMS = 'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.lxcfs"'
+# The host's own network devices, for every query of node_network_*. node-exporter exports every device: its
+# --collector.netdev.device-exclude has no default (collector/netdev_common.go), so loopback and Docker's devices
+# are there too, and it runs on the host's network here (stack/compose.py). A container's traffic crosses its veth,
+# the bridge (docker0, or br-<id> for a compose network) and the host's uplink: summed over the devices, it counts
+# two or three times. node-mixin's recording rules drop only lo (instance:node_network_*_excluding_lo); on a
+# Docker host the veth and bridge devices go as well (node-exporter's netdev documentation excludes the same
+# prefixes, among others, for "virtual and container interfaces"). PromQL anchors the regex: `br-.*`, not `.*br-`.
+EXCLUDED_NETWORK_DEVICES = "lo|veth.*|docker.*|br-.*"
+HOST_NETWORK_DEVICES = f'device!~"{EXCLUDED_NETWORK_DEVICES}"'
 # Root and system cgroups carry no `name`: keep only containers.
 NAMED_CONTAINERS = 'name!=""'
 # What a legend says where the app exports no such label (the spec names none).

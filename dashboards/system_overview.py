@@ -105,11 +105,13 @@ host_pressure = timeseries(
 host_network = timeseries(
     "Host network I/O",
     [
-        target(q.sum_rate(m.NODE_NETWORK_RECEIVE, HOST, 'device!="lo"', by="instance"), "received {{instance}}"),
-        target(q.sum_rate(m.NODE_NETWORK_TRANSMIT, HOST, 'device!="lo"', by="instance"), "sent {{instance}}"),
+        target(q.sum_rate(m.NODE_NETWORK_RECEIVE, HOST, q.HOST_NETWORK_DEVICES, by="instance"),
+               "received {{instance}}"),
+        target(q.sum_rate(m.NODE_NETWORK_TRANSMIT, HOST, q.HOST_NETWORK_DEVICES, by="instance"), "sent {{instance}}"),
     ],
-    description="Bytes per second through the host's network devices (loopback excluded). node-exporter runs on "
-    "the host's network, so these are the host's interfaces.",
+    description="Bytes per second through the host's network devices. node-exporter runs on the host's network, so "
+    "it sees every device: loopback and Docker's (veth*, docker0, br-*) are left out, or each container's traffic "
+    "would count again on its veth and on the bridge.",
     unit="Bps",
     min_value=0,
 )
@@ -117,14 +119,15 @@ host_network = timeseries(
 host_network_errors = timeseries(
     "Host network errors and drops",
     [
-        target(q.sum_rate(metric, HOST, 'device!="lo"', by="instance"), f"{what} {{{{instance}}}}")
+        target(q.sum_rate(metric, HOST, q.HOST_NETWORK_DEVICES, by="instance"), f"{what} {{{{instance}}}}")
         for metric, what in ((m.NODE_NETWORK_RECEIVE_ERRORS, "receive errors"),
                              (m.NODE_NETWORK_TRANSMIT_ERRORS, "transmit errors"),
                              (m.NODE_NETWORK_RECEIVE_DROPS, "receive drops"),
                              (m.NODE_NETWORK_TRANSMIT_DROPS, "transmit drops"))
     ],
-    description="Packets per second the host's network devices failed or dropped. Anything but a flat zero means "
-    "a bad link, a full ring buffer or a firewall dropping traffic.",
+    description="Packets per second the host's network devices (loopback and Docker's veth*, docker0, br-* left "
+    "out) failed or dropped. Anything but a flat zero means a bad link, a full ring buffer or a firewall dropping "
+    "traffic.",
     unit="pps",
     min_value=0,
 )

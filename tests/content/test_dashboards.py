@@ -4,16 +4,23 @@ and queries that follow Prometheus practice."""
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 from collections.abc import Iterator
 
+import promql_parser
 import pytest
+import yaml
 
 from catalog import grafana, jobs, thresholds
+from catalog import promql as q
 from catalog.metrics import all_metrics
 from obs.check.dashboard import variable_samples
-from obs.check.promql import RATE_FUNCTIONS, series_uses
+from obs.check.promql import RATE_FUNCTIONS, series_uses, substitute
+from obs.check.tools import find_tool
 from obs.compile.dashboard_json import SCHEMA_VERSION
 from obs.core.documents import panels_with_paths
+from obs.core.paths import RULES_DIR
 from obs.review.lint import counted_series
 
 LEGACY_KEYS = {"rows", "style", "hideControls", "sharedCrosshair", "__inputs", "__requires", "span", "height",
@@ -184,3 +191,88 @@ def test_every_dashboard_has_a_datasource_variable_that_panels_use(dashboard):
 
 def test_dashboards_carry_the_managed_tag(dashboard):
     assert grafana.MANAGED_TAG in dashboard["tags"]
+
+
+# --- The host's network devices --------------------------------------------------------------------------
+
+def vector_selectors(node) -> Iterator[promql_parser.VectorSelector]:
+    if isinstance(node, promql_parser.VectorSelector):
+        yield node
+    elif isinstance(node, promql_parser.MatrixSelector):
+        yield node.vector_selector
+    elif isinstance(node, promql_parser.Call):
+        for argument in node.args:
+            yield from vector_selectors(argument)
+    elif isinstance(node, promql_parser.BinaryExpr):
+        yield from vector_selectors(node.lhs)
+        yield from vector_selectors(node.rhs)
+    elif isinstance(node, promql_parser.AggregateExpr):
+        yield from vector_selectors(node.expr)
+        if node.param is not None:
+            yield from vector_selectors(node.param)
+    elif isinstance(node, promql_parser.ParenExpr | promql_parser.UnaryExpr | promql_parser.SubqueryExpr):
+        yield from vector_selectors(node.expr)
+
+
+def compiled_exprs(repo) -> Iterator[tuple[str, str]]:
+    """(where, expression) for every panel query and every rule."""
+    for uid in UIDS:
+        document = load(repo, uid)
+        for panel, target in prometheus_targets(document):
+            yield f"{uid} {panel['title']!r}", substitute(target["expr"], variable_samples(document))
+    for path in sorted((repo / RULES_DIR).glob("*.yml")):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                yield f"{path.name} {rule.get('alert') or rule.get('record')}", rule["expr"]
+
+
+def test_every_read_of_node_network_leaves_out_loopback_and_dockers_devices(repo):
+    """node-exporter on the host's network sees the containers' veth and bridge devices: every node_network_*
+    selector has the catalog's one device matcher, and no other."""
+    found = []
+    for where, expr in compiled_exprs(repo):
+        for selector in vector_selectors(promql_parser.parse(expr)):
+            if not (selector.name or "").startswith("node_network_"):
+                continue
+            device = [(str(m.op), m.value) for m in selector.matchers.matchers if m.name == "device"]
+            assert device == [("MatchOp.NotRe", q.EXCLUDED_NETWORK_DEVICES)], f"{where}: {selector.name} {device}"
+            found.append(selector.name)
+    assert sorted(set(found)) == ["node_network_receive_bytes_total", "node_network_receive_drop_total",
+                                  "node_network_receive_errs_total", "node_network_transmit_bytes_total",
+                                  "node_network_transmit_drop_total", "node_network_transmit_errs_total"]
+
+
+def test_the_excluded_devices_are_dockers_and_loopback_and_nothing_else():
+    # Prometheus anchors a matcher's regex at both ends.
+    excluded = re.compile(q.EXCLUDED_NETWORK_DEVICES)
+    assert q.EXCLUDED_NETWORK_DEVICES == "lo|veth.*|docker.*|br-.*"
+    for device in ("lo", "veth1a2b3c4", "docker0", "docker_gwbridge", "br-3f2a9c0d1e4b"):
+        assert excluded.fullmatch(device), device
+    for device in ("eth0", "ens5", "enp0s31f6", "eno1", "wlan0", "bond0", "lo0x", "ovs-br-1", "wlo1"):
+        assert not excluded.fullmatch(device), device
+
+
+def test_host_network_io_counts_container_traffic_once(repo, tmp_path):
+    """The panel's query on the devices a Docker host has: 1000 B/s through eth0 and 200 through ens5; a container's
+    300 B/s also crosses its veth and docker0 (and a compose network's br-*), loopback carries 5000. The panel says
+    1200, what left the host, where `device!="lo"` said 2100."""
+    promtool = find_tool("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed")
+    document = load(repo, grafana.SYSTEM_OVERVIEW.uid)
+    [received] = [t["expr"] for p, t in prometheus_targets(document)
+                  if p["title"] == "Host network I/O" and "receive" in t["expr"]]
+    expr = substitute(received, {**variable_samples(document), "instance": ".*", "__rate_interval": "5m"})
+    rates = {"eth0": 1000, "ens5": 200, "lo": 5000, "veth1a2b3c4": 300, "docker0": 300, "br-3f2a9c0d1e4b": 300}
+    instance = "host.docker.internal:9100"
+    series = [{"series": f'node_network_receive_bytes_total{{job="node-exporter", instance="{instance}", '
+                         f'device="{device}"}}', "values": f"0+{rate * 60}x20"} for device, rate in rates.items()]
+    old = expr.replace(f'device!~"{q.EXCLUDED_NETWORK_DEVICES}"', 'device!="lo"')
+    tests = {"evaluation_interval": "1m", "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": [
+        {"expr": expr, "eval_time": "15m", "exp_samples": [{"labels": f'{{instance="{instance}"}}', "value": 1200}]},
+        {"expr": old, "eval_time": "15m", "exp_samples": [{"labels": f'{{instance="{instance}"}}', "value": 2100}]},
+    ]}]}
+    (tmp_path / "network.yml").write_text(yaml.safe_dump(tests))
+    result = subprocess.run([promtool, "test", "rules", "network.yml"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
