@@ -404,3 +404,89 @@ def test_stack_local_command_stops_everything_on_ctrl_c(repo, stop_signal):
     for url in urls:
         with pytest.raises(OSError):
             urllib.request.urlopen(f"{url}/-/ready", timeout=2)
+
+
+@contextlib.contextmanager
+def stack_local_command(repo):
+    """`obs stack-local` as a user runs it: the lines it prints up to "Ctrl-C to stop"; stopped with Ctrl-C after."""
+    import signal
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "obs.cli", "stack-local", "--root", str(repo)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    try:
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            if "Ctrl-C to stop" in line:
+                break
+        assert lines and lines[-1] == "Ctrl-C to stop", lines
+        yield lines
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:  # a failed assertion: still stop it with Ctrl-C, so it stops what it started
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def accepted_spans(telemetry_url: str) -> dict[str, float]:
+    """The Collector's own count of spans its OTLP receiver accepted, by transport (grpc, http)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(telemetry_url, timeout=5) as response:
+        text = response.read().decode()
+    # The Collector writes the counter without _total; the parser names the family so and the samples with _total.
+    return {sample.labels["transport"]: sample.value for family in text_string_to_metric_families(text)
+            if family.name == "otelcol_receiver_accepted_spans"
+            for sample in family.samples if sample.labels.get("receiver") == "otlp"}
+
+
+def test_stack_local_prints_where_to_send_otlp_and_the_collector_receives_there(repo, monkeypatch):
+    """The 'send OTLP to' line names the running Collector's own OTLP receivers: a span sent to the gRPC address and
+    one sent with the printed OTEL_EXPORTER_OTLP_* example are both counted by that Collector."""
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from catalog import jobs, network, versions
+
+    pinned_tool("otelcol")  # without the Collector, stack-local says "no Collector" instead (skipped; CI fails)
+    with stack_local_command(repo) as lines:
+        [index] = [i for i, line in enumerate(lines) if line.startswith("send OTLP to ")]
+        grpc_port, http_port = network.COLLECTOR_OTLP_GRPC.port, network.COLLECTOR_OTLP_HTTP.port
+        match = re.fullmatch(rf"send OTLP to +grpc (127\.0\.0\.1:\d+), http (http://127\.0\.0\.1:\d+) "
+                             rf"\(otelcol {re.escape(versions.COLLECTOR_VERSION)}, for "
+                             rf"{network.COLLECTOR_OTLP_GRPC.host}:{grpc_port}/{http_port}\)", lines[index])
+        assert match, lines[index]
+        grpc, http = match.groups()
+        assert lines[index + 1].split() == ["e.g.", f"OTEL_EXPORTER_OTLP_ENDPOINT={http}",
+                                            "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"]
+        telemetry = f"{network.COLLECTOR_TELEMETRY.host}:{network.COLLECTOR_TELEMETRY.port}"
+        [telemetry_line] = [line for line in lines if line.startswith(f"{jobs.OTEL_COLLECTOR_TELEMETRY.name} ")]
+        assert telemetry_line.endswith(f"(otelcol {versions.COLLECTOR_VERSION}, for {telemetry})"), telemetry_line
+        telemetry_url = telemetry_line.split()[1]
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/metrics", telemetry_url), telemetry_line
+        before = accepted_spans(telemetry_url)  # {} until the first span: the counters appear with it
+
+        finished = InMemorySpanExporter()
+        tracing = TracerProvider()
+        tracing.add_span_processor(SimpleSpanProcessor(finished))
+        tracing.get_tracer("e2e").start_span("probe").end()
+        spans = finished.get_finished_spans()
+        assert GrpcSpanExporter(endpoint=grpc, insecure=True).export(spans) == SpanExportResult.SUCCESS
+        for assignment in lines[index + 1].split()[1:]:  # the printed example, as an app would take it
+            monkeypatch.setenv(*assignment.split("=", 1))
+        assert HttpSpanExporter().export(spans) == SpanExportResult.SUCCESS
+
+        def counted() -> bool:
+            now = accepted_spans(telemetry_url)
+            return all(now.get(t, 0) - before.get(t, 0) == len(spans) for t in ("grpc", "http"))
+
+        assert wait_until(counted, timeout=15, interval=0.5), (before, accepted_spans(telemetry_url))
