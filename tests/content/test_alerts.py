@@ -176,6 +176,20 @@ def test_the_hang_case_of_evaluations_stalled():
     assert {"12m", "30m"} <= firing_at
 
 
+def test_lost_then_idle_pages_as_a_stall_and_the_runbook_says_so():
+    """The limitation, documented by a case: 3 evaluations lost, then idle, page as 3 hung ones until a restart."""
+    [case] = [c for c in unit_tests()["evaluations.yml"]["tests"] if c["name"].startswith("evaluations lost, then")]
+    recorded = {t["expr"]: t["exp_samples"][0]["value"] for t in case["promql_expr_test"]}
+    assert recorded == {"job:evaluations_in_flight:sum": 3, "job:evaluations_started:increase5m": 0,
+                        "job:evaluations_completed:increase5m": 0}
+    paging = {c["eval_time"]: bool(c["exp_alerts"]) for c in case["alert_rule_test"]}
+    assert paging == {"13m": False, "23m": False, "25m": True, "40m": True, "42m": False}
+    [alert] = [c for c in case["alert_rule_test"] if c["eval_time"] == "25m"][0]["exp_alerts"]
+    assert alert["exp_annotations"]["description"].startswith("3 evaluations are in flight")
+    runbook = (REPO / "alerts" / "README.md").read_text().split("### EvaluationsStalled")[1].split("### ")[0]
+    assert "lost, then idle" in runbook and "in-progress gauge" in runbook and "inspect active" in runbook
+
+
 
 def test_collector_failure_counters_appear_as_the_collector_creates_them():
     """The pinned Collector creates a failure counter at the first failure, with its count as the first value: no
