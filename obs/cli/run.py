@@ -117,7 +117,7 @@ def stack_local(project, interval: str | None, traces_to: str | None) -> None:
                            f"for {target})")
             if stack.otlp_grpc:
                 click.echo(f"{'send OTLP to':<{width}} grpc {stack.otlp_grpc}, http {stack.otlp_http} "
-                           f"({stack.programs['otelcol']}, for otel-collector:4317/4318)")
+                           f"({stack.programs['otelcol']}, for {stack.otlp_stands_for})")
                 click.echo(f"{'':<{width}} e.g. OTEL_EXPORTER_OTLP_ENDPOINT={stack.otlp_http} "
                            "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf")
                 sink = "" if traces_to else f" (a second Collector standing in for Tempo, logging to " \

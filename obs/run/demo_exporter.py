@@ -573,7 +573,8 @@ class CollectorTelemetrySimulation:
         from catalog import versions as v
 
         self.clock = clock
-        self.version = v.COLLECTOR_VERSION
+        # target_info names the distribution the compose file runs, the contrib image at its own release
+        self.version = v.COLLECTOR_CONTRIB_VERSION
         self.started_at = clock()
         self.accepted = self.sent = self.failed = 0.0
         self.export_failing = False

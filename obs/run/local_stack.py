@@ -249,6 +249,7 @@ class LocalStack:
     alertmanager_url: str = ""
     otlp_grpc: str = ""  # where to send OTLP: the Collector's receivers (host:port, and an http:// URL)
     otlp_http: str = ""
+    otlp_stands_for: str = ""  # the compose addresses they stand in for ("otel-collector:4317, otel-collector:4318")
     recorder: WebhookRecorder | None = None
     _own_workdir: bool = False
     _collector_ports: dict[int, int] = field(default_factory=dict)
@@ -359,6 +360,7 @@ class LocalStack:
 
         self.otlp_grpc = f"127.0.0.1:{self._collector_ports[network.COLLECTOR_OTLP_GRPC.port]}"
         self.otlp_http = f"http://127.0.0.1:{self._collector_ports[network.COLLECTOR_OTLP_HTTP.port]}"
+        self.otlp_stands_for = f"{network.COLLECTOR_OTLP_GRPC}, {network.COLLECTOR_OTLP_HTTP}"
         self._wait_ready("otel-collector", f"http://127.0.0.1:{self._collector_ports[network.COLLECTOR_METRICS.port]}"
                          "/metrics")
 

@@ -463,7 +463,8 @@ def test_stack_local_prints_where_to_send_otlp_and_the_collector_receives_there(
         grpc_port, http_port = network.COLLECTOR_OTLP_GRPC.port, network.COLLECTOR_OTLP_HTTP.port
         match = re.fullmatch(rf"send OTLP to +grpc (127\.0\.0\.1:\d+), http (http://127\.0\.0\.1:\d+) "
                              rf"\(otelcol {re.escape(versions.COLLECTOR_VERSION)}, for "
-                             rf"{network.COLLECTOR_OTLP_GRPC.host}:{grpc_port}/{http_port}\)", lines[index])
+                             rf"{network.COLLECTOR_OTLP_GRPC.host}:{grpc_port}, "
+                             rf"{network.COLLECTOR_OTLP_HTTP.host}:{http_port}\)", lines[index])
         assert match, lines[index]
         grpc, http = match.groups()
         assert lines[index + 1].split() == ["e.g.", f"OTEL_EXPORTER_OTLP_ENDPOINT={http}",
