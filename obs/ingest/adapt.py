@@ -8,7 +8,8 @@
                  ignores them too)
     datasources  a reference to a datasource the project does not provision is pointed at the one it
                  provisions of the same type (there must be exactly one), so the dashboard queries what the
-                 project runs
+                 project runs; a reference to a datasource variable written `$ds` or `[[ds]]` is written `${ds}`,
+                 as the project writes it (the same variable to Grafana: template_srv.ts replaces all three)
     the uid      a dashboard without one gets one from its title (obs pushes and links by uid)
     the tag      obs's managed tag is added: `obs push --prune` only ever touches dashboards that carry it
 
@@ -22,7 +23,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from obs.ingest.datasources import SPECIAL, DatasourceInfo
+from obs.ingest.datasources import SPECIAL, DatasourceInfo, plain_variable, variable_reference
+from obs.ingest.queries import editor_form
 
 ENVELOPE = ("__inputs", "__requires", "__elements")
 # What Grafana writes or leaves that Grafana 13's dashboard model (@grafana/schema 13.2.3, which every build
@@ -42,6 +44,15 @@ NOT_IN_MODEL: tuple[tuple[str, tuple[str, ...], Any, str], ...] = (
     ("interval", ("auto_count",), (30,), "used only by the automatic option, which is off"),
     ("interval", ("auto_min",), ("10s",), "used only by the automatic option, which is off"),
     ("table", ("options", "footer"), _footer_off, "the table footer of Grafana 11 and older, switched off"),
+)
+# Settings whose value is what their absence means to Grafana 13, dropped so that the builders (which write
+# neither) can give the panel: (which objects, the key, the value or a tuple of the values, why it is the same).
+SAME_AS_ABSENT: tuple[tuple[str, tuple[str, ...], Any, str], ...] = (
+    ("stat", ("options", "text"), {}, "no text sizes set, as without it"),
+    ("panel", ("fieldConfig", "defaults", "links"), [], "no data links, as without it"),
+    ("variable", ("skipUrlSync",), False, "the value kept in the URL, as without it"),
+    ("variable", ("current", "selected"), (True, False), "Grafana 13 reads the text and value of a variable's "
+     "current value only (dashboard-scene/serialization/transformSaveModelToScene.ts)"),
 )
 SERVER_FIELDS = ("id", "version")
 UID_CHARACTERS = re.compile(r"[^a-zA-Z0-9_-]+")
@@ -103,6 +114,8 @@ def adapt(dashboard: dict[str, Any], provisioned: Sequence[DatasourceInfo], mana
         uid = ref.get("uid")
         if not isinstance(uid, str) or uid in uids or uid in builtin or uid.startswith("$"):
             continue
+        if variable_reference(uid) is not None:  # [[ds]] or [[ds:format]]: a variable, as $ds is
+            continue
         kind = ref.get("type") or next((d.type for d in known if d.uid == uid or d.name == uid), None)
         chosen = _provisioned_of_type(provisioned, kind) if kind else None
         where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
@@ -115,6 +128,9 @@ def adapt(dashboard: dict[str, Any], provisioned: Sequence[DatasourceInfo], mana
         ref.clear()
         ref.update(chosen.ref())
         out.notes.append(f"datasource {uid!r} ({kind}) -> the provisioned {chosen.uid}")
+    variable_spelling(dashboard, out)
+    prometheus_queries(dashboard, out)
+    same_as_absent(dashboard, out)
     fit_model(dashboard, out)
     tags = dashboard.get("tags") if isinstance(dashboard.get("tags"), list) else []
     if managed_tag not in tags:
@@ -122,6 +138,62 @@ def adapt(dashboard: dict[str, Any], provisioned: Sequence[DatasourceInfo], mana
         out.notes.append(f"tag {managed_tag!r} added: obs push manages the dashboards that carry it")
     out.notes = list(dict.fromkeys(out.notes))
     return out
+
+
+def variable_spelling(dashboard: dict[str, Any], out: Adapted) -> None:
+    """Datasource references to a variable as `${name}`, the way the project's builders write them (catalog
+    PROMETHEUS_VARIABLE), so that the panels and variables that use one can be written with them."""
+    plugins = {str(v.get("name")): str(v.get("query") or "") for v in (dashboard.get("templating") or {}).get("list")
+               or [] if isinstance(v, dict) and v.get("type") == "datasource" and v.get("query")}
+    for _, ref in _references(dashboard, []):
+        uid = ref.get("uid")
+        name = plain_variable(uid)
+        if name is None or uid == f"${{{name}}}":
+            continue
+        ref["uid"] = f"${{{name}}}"
+        typed = ""
+        if "type" not in ref and name in plugins:
+            # What Grafana's migration gives `${name}` (DashboardMigrator, getInstanceSettings), not `[[name]]`.
+            ref["type"] = plugins[name]
+            typed = f", of type {plugins[name]} (the datasources the variable lists)"
+        out.notes.append(f"datasource {uid!r} written '${{{name}}}'{typed}, as the project writes it: the same "
+                         "variable to Grafana (template_srv.ts replaces $name, [[name]] and ${name} alike)")
+
+
+def prometheus_queries(dashboard: dict[str, Any], out: Adapted) -> None:
+    """Prometheus queries as Grafana 13's query editor saves them, where Grafana runs and names the same
+    (obs.ingest.queries.editor_form)."""
+    changes: list[str] = []
+    panels: list[str] = []
+    for panel in _panels(dashboard):
+        panel_source = panel.get("datasource")
+        for target in panel.get("targets") or []:
+            if not isinstance(target, dict):
+                continue
+            source = target.get("datasource") if isinstance(target.get("datasource"), dict) else panel_source
+            if not isinstance(source, dict) or source.get("type") != "prometheus":
+                continue
+            changed = editor_form(target)
+            changes += [change for change in changed if change not in changes]
+            if changed and f"panel {panel.get('id')}" not in panels:
+                panels.append(f"panel {panel.get('id')}")
+    if changes:
+        out.notes.append(f"Prometheus queries ({', '.join(panels)}) as Grafana 13's query editor saves them, which "
+                         f"Grafana runs and names the same (obs/ingest/queries.py): {', '.join(changes)}")
+
+
+def same_as_absent(dashboard: dict[str, Any], out: Adapted) -> None:
+    for where, keys, value, why in SAME_AS_ABSENT:
+        dropped = []
+        for name, _, node in _objects(dashboard, where):
+            found = _value(node, keys)
+            if any(found == allowed and type(found) is type(allowed)
+                   for allowed in (value if isinstance(value, tuple) else (value,))):
+                _drop(node, keys)
+                dropped.append(name)
+        if dropped:
+            what = "" if isinstance(value, tuple) else f" {value!r}"
+            out.notes.append(f"{'.'.join(keys)}{what} dropped ({', '.join(dropped)}): {why}")
 
 
 def fit_model(dashboard: dict[str, Any], out: Adapted) -> None:
@@ -144,7 +216,7 @@ def fit_model(dashboard: dict[str, Any], out: Adapted) -> None:
 
 
 def _objects(dashboard: dict[str, Any], where: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    if where in ("panel", "row", "table"):
+    if where in ("panel", "row", "table", "stat"):
         for index, panel in enumerate(dashboard.get("panels") or []):
             found = [(f"$.panels[{index}]", panel)]
             found += [(f"$.panels[{index}].panels[{i}]", p) for i, p in enumerate(panel.get("panels") or [])]

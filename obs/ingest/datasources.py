@@ -11,9 +11,40 @@ datasources (datasources/*.py): the ones the imported dashboard will run against
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+# Grafana's template variable syntax (public/app/features/templating/template_srv.ts, variableRegex): `$name`,
+# `[[name]]` or `[[name:format]]`, `${name}`, `${name.fieldPath}` or `${name:format}`.
+VARIABLE = re.compile(r"\$(\w+)|\[\[(\w+?)(?::(\w+))?\]\]|\$\{(\w+)(?:\.([^:^\}]+))?(?::([^\}]+))?\}")
+
+
+def variable_reference(text: Any) -> str | None:
+    """The name of the variable `text` is, when it is one variable reference and nothing else."""
+    found = VARIABLE.fullmatch(text) if isinstance(text, str) else None
+    return next(group for group in (found.group(1), found.group(2), found.group(4)) if group) if found else None
+
+
+def plain_variable(text: Any) -> str | None:
+    """The variable `text` names with no format or field path: `$ds`, `[[ds]]` and `${ds}` are one and the same
+    reference in Grafana (template_srv.ts replaces each with the variable's value), `${ds:text}` is not."""
+    found = VARIABLE.fullmatch(text) if isinstance(text, str) else None
+    if not found or found.group(3) or found.group(5) or found.group(6):
+        return None
+    return variable_reference(text)
+
+
+def same_reference(one: Any, other: Any) -> bool:
+    """Whether two datasource references are the same: equal, or of one type and the same variable however it
+    is written ({type: prometheus, uid: $datasource} is {type: prometheus, uid: ${datasource}})."""
+    if one == other:
+        return True
+    if not (isinstance(one, dict) and isinstance(other, dict) and set(one) == set(other) == {"type", "uid"}):
+        return False
+    name = plain_variable(one["uid"])
+    return one["type"] == other["type"] and name is not None and name == plain_variable(other["uid"])
 
 # Grafana's built-in pseudo datasources, by the name old dashboards use (public/app/plugins/datasource/grafana,
 # mixed, dashboard: their uids are these names; DashboardMigrator keeps them as references of these types).
@@ -63,10 +94,12 @@ class DatasourceIndex:
         return next((d for d in self.datasources if d.uid == name_or_uid), None)
 
     def variable_ref(self, text: str) -> dict[str, str] | None:
-        """`$ds` or `${ds}`: a reference that stays a variable, of the plugin type the variable lists."""
-        name = text.removeprefix("$").removeprefix("{").removesuffix("}")
+        """`$ds` or `${ds}`: a reference that stays a variable, of the plugin type the variable lists. Grafana
+        resolves a name as a variable when it starts with `$` only (getInstanceSettings: `nameOrUid[0] === '$'`);
+        `[[ds]]` is not found, as in Grafana, and obs.ingest.adapt writes it `${ds}`."""
         if not text.startswith("$"):
             return None
+        name = variable_reference(text) or text.removeprefix("$").removeprefix("{").removesuffix("}")
         plugin = dict(self.variables).get(name)
         return {"type": plugin, "uid": text} if plugin else {"uid": text}
 

@@ -28,6 +28,7 @@ from typing import Any
 from obs.author.passthrough import PANEL_FIELDS
 from obs.compile.dashboard_json import FIELD_CUSTOM_DEFAULTS, PANEL_OPTION_DEFAULTS, derived_panel_id
 from obs.ingest.code import Call, Code, Expr, FString, call, comment_lines, render
+from obs.ingest.datasources import same_reference
 from obs.ingest.match import Catalog, Matchers, Query, match_thresholds, query_code
 
 Path = tuple[Any, ...]  # a JSON path into the dashboard: ("panels", 3) or ("panels", 3, "panels", 0)
@@ -48,6 +49,8 @@ class Choices:
     coordinates: bool = False
     no_frame: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
+    # what the builder or helper wrote that the document does not have, per panel path or ("variable", index)
+    reasons: dict[Any, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -299,7 +302,7 @@ class _Writer:
 
     def target(self, target: dict[str, Any], comments: list[str]) -> Expr | None:
         """obs.author.panels.target() for a Prometheus query through the datasource variable."""
-        if "expr" not in target or target.get("datasource") != self.catalog.prometheus_variable:
+        if "expr" not in target or not same_reference(target.get("datasource"), self.catalog.prometheus_variable):
             return None
         query = self.query(target["expr"], comments)
         legend = target.get("legendFormat", "")
@@ -337,7 +340,8 @@ class _Writer:
 
     def raw(self, panel: dict[str, Any], path: Path, comments: list[str]) -> tuple[Expr, str]:
         kind = panel.get("type")
-        why = _why_raw(panel, path in self.choices.raw_panels)
+        why = _why_raw(panel, path in self.choices.raw_panels, self.catalog.prometheus_variable,
+                       self.choices.reasons.get(path, ""))
         if kind == "row" and self.choices.coordinates:
             why = "a row, kept at its place: the panels do not flow the way layout sections place them"
         name = self.imports.use("obs.author.passthrough", "raw_panel")
@@ -431,6 +435,8 @@ class _Writer:
                     why = f"{article} {kind} variable the helpers of obs.author.variables do not write"
                 else:
                     why = "settings the helpers of obs.author.variables do not write"
+                    if self.choices.reasons.get(("variable", index)):
+                        why += f": {self.choices.reasons[('variable', index)]}"
                 self.pass_through.append(f"variable {variable.get('name')!r}: {why}")
             out.append(built)
         return out
@@ -448,7 +454,7 @@ class _Writer:
             query = variable.get("query")
             text = query.get("query") if isinstance(query, dict) else query
             found = re.fullmatch(r"\s*label_values\((.+),\s*(\w+)\s*\)\s*", str(text or ""))
-            if not found or variable.get("datasource") != self.catalog.prometheus_variable:
+            if not found or not same_reference(variable.get("datasource"), self.catalog.prometheus_variable):
                 return None
             metric = self.variable_metric(found.group(1).strip())
             kwargs: dict[str, Any] = {"label_text": variable.get("label", "")}
@@ -724,15 +730,30 @@ def _without(value: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _why_raw(panel: dict[str, Any], builder_failed: bool) -> str:
+def _why_raw(panel: dict[str, Any], builder_failed: bool, variable: dict[str, str], details: str = "") -> str:
     kind = panel.get("type")
     if kind == "row":
         return "a row with settings a layout section does not write"
     if kind not in ("timeseries", "stat", "table", "text"):
         return f"a {kind} panel, which no builder of obs.author.panels writes"  # obs.ingest.importer warns on it
+    if kind == "text" and not builder_failed:
+        return f"a text panel in {(panel.get('options') or {}).get('mode')!r} mode; text() writes markdown"
     if not builder_failed:
-        return f"a {kind} panel whose queries do not go through the ${{datasource}} variable"
-    return f"a {kind} panel with settings the {kind}() builder does not write"
+        return f"a {kind} panel {_query_problem(panel, variable)}"
+    return f"a {kind} panel with settings the {kind}() builder does not write" + (f": {details}" if details else "")
+
+
+def _query_problem(panel: dict[str, Any], variable: dict[str, str]) -> str:
+    """Why target() cannot write a panel's queries (generate.target takes Prometheus queries through the
+    variable only)."""
+    for target in panel.get("targets") or []:
+        source = target.get("datasource") if isinstance(target, dict) else None
+        if not isinstance(target, dict) or "expr" not in target:
+            return "with a query that is not a Prometheus expression"
+        if not same_reference(source, variable):
+            uid = source.get("uid") if isinstance(source, dict) else source
+            return f"whose queries use the datasource {uid!r}, not the ${{datasource}} variable"
+    return "whose queries do not go through the ${datasource} variable"
 
 
 def _is_tempo_table(panel: dict[str, Any]) -> bool:

@@ -32,7 +32,7 @@ from obs.ingest.generate import Choices, Context, Generated, generate
 from obs.ingest.match import Catalog
 from obs.ingest.migrate import migrate
 from obs.ingest.read import Incoming
-from obs.ingest.verify import BuildFailed, build_source, compare
+from obs.ingest.verify import BuildFailed, build_source, compare, differences
 
 MAX_ATTEMPTS = 8
 CONVENTION_MESSAGES = {"panel has no title": "panel-title", "panel has no description": "panel-description",
@@ -232,14 +232,22 @@ def _choose(choices: Choices, difference: Any, expected: dict[str, Any], built: 
             choices.explicit_ids.add(path)
         elif path not in choices.raw_panels:
             choices.raw_panels.add(path)
+            want, got = _at(expected, path), _at(built, path)
+            choices.reasons[path] = differences({k: want.get(k) for k in keys if k in want},
+                                                {k: got.get(k) for k in keys if k in got})
         elif path not in choices.full_raw:
             choices.full_raw.add(path)
         else:
             continue
         changed = True
+    want_variables = (expected.get("templating") or {}).get("list") or []
+    got_variables = (built.get("templating") or {}).get("list") or []
     for index in difference.variables:
         if index not in choices.raw_variables:
             choices.raw_variables.add(index)
+            if index < len(want_variables) and index < len(got_variables):
+                choices.reasons[("variable", index)] = differences(want_variables[index], got_variables[index],
+                                                                          writer="the helper")
             changed = True
     if difference.settings:
         if not choices.no_frame:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from obs.ingest.code import Call, Code, Expr, FString, Render
+from obs.ingest.datasources import variable_reference
 
 _PLAIN = Render(split=False)
 
@@ -100,11 +101,8 @@ class Matchers:
     def _name(self, matcher: str) -> str:
         found = MATCHER.fullmatch(matcher)
         label, op, value = (found.group(1), found.group(2), found.group(3)[1:-1]) if found else (matcher, "", "")
-        variable = re.fullmatch(r"\$\{?(\w+)\}?", value)
-        if variable and op in ("=", "=~"):
-            base = variable.group(1)
-        else:
-            base = f"{label}_{'not_' if op.startswith('!') else ''}{value}"
+        variable = variable_reference(value) if op in ("=", "=~") else None
+        base = variable or f"{label}_{'not_' if op.startswith('!') else ''}{value}"
         name = re.sub(r"[^A-Za-z0-9]+", "_", base).strip("_").upper() or "MATCHER"
         if name[0].isdigit():
             name = f"M_{name}"

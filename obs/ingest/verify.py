@@ -96,6 +96,40 @@ def compare(expected: dict[str, Any], built: dict[str, Any]) -> Comparison:
     return result
 
 
+_ABSENT = object()
+
+
+def differences(want: Any, got: Any, limit: int = 3, writer: str = "the builder") -> str:
+    """Where `got` (what a builder wrote) is not `want` (the document), leaf by leaf: "options.legend.displayMode
+    'list' (the builder writes 'table'), fieldConfig.defaults.min 0 (the builder writes none)"; the first `limit`,
+    then how many more."""
+    found = list(_leaves(want, got, ""))
+    text = [f"{path or 'the value'} {_show(a)} ({writer} writes {_show(b)})" for path, a, b in found[:limit]]
+    if len(found) > limit:
+        text.append(f"{len(found) - limit} more")
+    return ", ".join(text)
+
+
+def _leaves(want: Any, got: Any, path: str) -> Any:
+    if isinstance(want, dict) and isinstance(got, dict):
+        for key in [*want, *(k for k in got if k not in want)]:
+            yield from _leaves(want.get(key, _ABSENT), got.get(key, _ABSENT), f"{path}.{key}" if path else str(key))
+    elif isinstance(want, list) and isinstance(got, list) and len(want) == len(got):
+        for index, (a, b) in enumerate(zip(want, got, strict=True)):
+            yield from _leaves(a, b, f"{path}[{index}]")
+    elif want != got:
+        yield path, want, got
+
+
+def _show(value: Any) -> str:
+    if value is _ABSENT:
+        return "none"
+    import json
+
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _flat(document: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
     out = []
     for index, panel in enumerate(document.get("panels") or []):
