@@ -167,7 +167,7 @@ def _plan_one(item: Incoming, options: Options, catalog: Catalog, provisioned: l
     lint = {key: [f for f in findings if not (key in excluded and f.startswith(CONVENTION_FINDINGS))]
             for key, findings in lint.items()}
     lint = {key: findings for key, findings in lint.items() if findings}
-    notes = [*inputs.notes, *migrated.notes, *adapted.notes]
+    notes = [*item.notes, *inputs.notes, *migrated.notes, *adapted.notes]
     ctx = Context(document, item.origin, item.form, tuple(notes), grafana_version, managed_tag,
                   lint=lint, excluded=excluded)
     generated, source = _module_source(ctx, catalog, options.root, ruff, item, what)

@@ -37,6 +37,7 @@ class Incoming:
     dashboard: dict[str, Any]
     form: str  # which of the forms above it was in
     folder: str = ""  # the folder uid Grafana had it in, when the input says
+    notes: tuple[str, ...] = ()  # what reading it left out, for the module's docstring
 
 
 class ReadError(ValueError):
@@ -79,17 +80,36 @@ def _resource(origin: str, document: dict[str, Any]) -> Incoming:
     if not isinstance(spec, dict):
         raise ReadError(Problem(origin, f"{api_version} resource {uid!r}", "$.spec", "has no spec object"))
     form = f"{api_version} resource"
+    notes: list[str] = []
     if version in CLASSIC_VERSIONS:
         dashboard = _classic(origin, spec, "$.spec")
     elif version in V2_VERSIONS:
-        dashboard = _from_v2(origin, spec, uid, form)
+        dashboard = _from_v2(origin, _without_v2_only(spec, notes), uid, form)
     else:
         known = ", ".join(f"{RESOURCE_GROUP}/{v}" for v in (*CLASSIC_VERSIONS, *V2_VERSIONS))
         raise ReadError(Problem(origin, f"{form} {uid!r}", "$.apiVersion",
                                 f"obs import reads {known}; convert it with Grafana first"))
     if uid and not dashboard.get("uid"):
         dashboard["uid"] = uid
-    return Incoming(origin, dashboard, form, folder)
+    return Incoming(origin, dashboard, form, folder, tuple(notes))
+
+
+# What a v2 spec Grafana 13 saves carries that the classic model has no field for, and that changes nothing a
+# viewer sees: Grafana's own v2 -> v1 conversion (apps/dashboard/pkg/migration/conversion/v2alpha1_to_v1beta1.go,
+# convertDashboardSpec_V2alpha1_to_V1beta1) writes nothing of it either. Key -> why.
+V2_ONLY = {
+    "preferences": "the layout the dashboard editor gives new rows and tabs (Grafana 13's editor writes it on save); "
+                   "the classic model has no field for it and Grafana's v2 -> v1 conversion drops it too",
+}
+
+
+def _without_v2_only(spec: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    out = dict(spec)
+    for key, why in V2_ONLY.items():
+        if key in out:
+            del out[key]
+            notes.append(f"spec.{key} dropped: {why}")
+    return out
 
 
 def _from_v2(origin: str, spec: dict[str, Any], uid: str, form: str) -> dict[str, Any]:

@@ -154,6 +154,13 @@ def test_a_v2_project_refuses_a_dashboard_without_a_v2_form(project):
     result = run_obs("import", "--root", str(project), str(project / "queues.json"))
     assert result.exit_code == 0, result.output
     assert run_obs("build", "--root", str(project)).exit_code == 0
+    # A v2 sort order past numericalDesc has a v1 number but no v2 name on the way back (Grafana's
+    # transformVariableSortToEnum maps 0-4), so a v2 project cannot take it.
+    resource = json.loads((DATA / "worker-queues-grafana13.v2.json").read_text())
+    resource["spec"]["variables"][1]["spec"]["sort"] = "alphabeticalCaseInsensitiveAsc"
+    [line] = refused(project, "--force", write(project, "sorted.json", resource))
+    assert line.endswith("dashboard 'worker-queues' variable 'model': $.templating.list[1].sort: no "
+                         "dashboard.grafana.app/v2 form: the v2 form would read back as 0, not 5")
 
 
 def test_exclusions_are_added_to_the_file_as_it_is(project):

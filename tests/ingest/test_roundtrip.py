@@ -142,32 +142,6 @@ def test_the_repository_is_untouched():
     assert not (REPO / "dashboards" / "host_metrics.py").exists()
 
 
-V2 = "worker-queues-grafana13.v2.json"
-
-
-def test_a_v2_resource_builds_back_to_the_dashboard_it_describes(project):
-    """A dashboard saved by Grafana 13 in schema v2 (dynamic dashboards) and exported as a
-    dashboard.grafana.app/v2 resource: read back into the classic model as Grafana converts it
-    (obs.compile.dashboard_v2.from_v2_spec), adapted, generated, built."""
-    shutil.copy(DATA / V2, project / V2)
-    result = run_obs("import", "--root", str(project), str(project / V2))
-    assert result.exit_code == 0, result.output
-    assert result.stdout.startswith(f"wrote dashboards/worker_queues.py <- {V2}: dashboard 'worker-queues' "
-                                    "'Worker queues', 5 panels")
-    built = run_obs("build", "--root", str(project))
-    assert built.exit_code == 0, built.output
-    expected = expected_document(project, V2)
-    document = compiled(project, "worker-queues")
-    assert semantic_changes(expected, document) == [] and document == expected
-    # What the resource said: rows of grids, its queries on another Grafana's Prometheus, now the project's.
-    assert [p["title"] for p in document["panels"] if p["type"] == "row"] == ["Now", "Over time"]
-    assert {t["datasource"]["uid"] for p in document["panels"] for t in p.get("targets") or []} == {"obs-prometheus"}
-    source = (project / "dashboards/worker_queues.py").read_text()
-    assert f"imported by `obs import` from {V2} (dashboard.grafana.app/v2 resource)" in source
-    assert "- datasource 'P1809F7CD0C75ACF3' (prometheus) -> the provisioned obs-prometheus" in source
-    assert ruff_clean(project / "dashboards/worker_queues.py") == []
-
-
 def test_panels_that_do_not_flow_like_sections_keep_their_places(project):
     """After a collapsed row Grafana puts the next row right below it; sections would leave room for the
     collapsed panels. Such a dashboard is written with each panel at its place (layout.at), rows as
