@@ -354,7 +354,10 @@ def _closest(name: str, known: dict[str, str]) -> str | None:
     for candidate in known:
         if stem(candidate) == stem(name):
             return candidate
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.88)
+    # Names that differ only in their numbers are a family of metrics, not a typo: node_load5 is not node_load1.
+    family = re.sub(r"\d+", "#", name)
+    close = [candidate for candidate in difflib.get_close_matches(name, list(known), n=3, cutoff=0.88)
+             if re.sub(r"\d+", "#", candidate) != family]
     return close[0] if close else None
 
 

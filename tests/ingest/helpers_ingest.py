@@ -83,3 +83,21 @@ def finding_listed(module_text: str, finding: str) -> bool:
     assert found, finding
     flat = re.sub(r"\n# ", " ", module_text)
     return f"obs lint: {found.group(1)}" in flat
+
+
+def comment_above(source: str, name: str) -> list[str]:
+    """The comments right above `name = ...` in a generated module, one entry per comment (a wrapped one
+    joined)."""
+    lines = source.splitlines()
+    index = next(i for i, line in enumerate(lines) if line.startswith(f"{name} = "))
+    block: list[str] = []
+    while index > 0 and lines[index - 1].startswith("#"):
+        index -= 1
+        block.insert(0, lines[index][2:])
+    entries: list[str] = []
+    for line in block:
+        if entries and not re.match(r"(Pass-through|obs lint|excluded in|thresholds close|\S+ is close)", line):
+            entries[-1] += " " + line
+        else:
+            entries.append(line)
+    return entries

@@ -21,6 +21,7 @@ from obs.ingest.read import read_document
 from helpers import REPO, copy_project, run_obs
 from ingest.helpers_ingest import (
     DATA,
+    comment_above,
     compiled,
     expected_document,
     finding_listed,
@@ -144,23 +145,6 @@ def test_the_folder_and_what_reading_dropped(resource, imported):
     assert incoming.folder == "ops" and incoming.form == "dashboard.grafana.app/v2 resource"
     assert [note.split(":")[0] for note in incoming.notes] == ["spec.preferences dropped"]
     assert "- spec.preferences dropped: the layout the dashboard editor gives new rows and tabs" in source
-
-
-def comment_above(source: str, name: str) -> list[str]:
-    """The comment lines right above `name = ...` in a module, joined where a comment wraps."""
-    lines = source.splitlines()
-    index = next(i for i, line in enumerate(lines) if line.startswith(f"{name} = "))
-    block = []
-    while index > 0 and lines[index - 1].startswith("#"):
-        index -= 1
-        block.insert(0, lines[index][2:])
-    entries: list[str] = []
-    for line in block:
-        if entries and not re.match(r"(Pass-through|obs lint|excluded in|thresholds close|\S+ is close)", line):
-            entries[-1] += " " + line
-        else:
-            entries.append(line)
-    return entries
 
 
 def test_every_lint_finding_is_a_comment_above_its_panel(imported):
