@@ -104,6 +104,26 @@ def generate(workdir: Path, ts_file: str, type_name: str, what: str = "") -> dic
     return schema
 
 
+def correct_dashboard(schema: dict) -> dict:
+    """Where the v1 types disagree with what Grafana saves and reads, the schema follows the code.
+
+    Panel links: the types say DashboardLink (a dozen required fields), but a panel's links are data links,
+    `{title, url, targetBlank}`: `links?: DataLink[]` in the frontend's PanelModel
+    (public/app/features/dashboard/state/PanelModel.ts), what DashboardMigrator's upgradePanelLink (schemaVersion
+    19) writes, and the v2 schema's PanelSpec.links (DataLink). Other keys pass: the frontend ignores them."""
+    definitions = schema["definitions"]
+    definitions["PanelLink"] = {
+        "description": "A panel link as Grafana saves it (a DataLink); see scripts/generate_grafana_schema.py "
+                       "correct_dashboard.",
+        "properties": {"targetBlank": {"type": "boolean"}, "title": {"type": "string"}, "url": {"type": "string"}},
+        "required": ["title", "url"],
+        "type": "object",
+    }
+    definitions["Panel"]["properties"]["links"]["items"] = {"$ref": "#/definitions/PanelLink"}
+    schema["$comment"] += " Corrected where Grafana saves otherwise: panel links are DataLinks (correct_dashboard)."
+    return schema
+
+
 def declares(ts_path: Path, type_name: str) -> bool:
     """True if the .d.ts file itself exports the type (not merely one reachable via imports)."""
     pattern = re.compile(rf"^export (?:declare )?(?:interface|type) {re.escape(type_name)}\b", re.M)
@@ -122,7 +142,7 @@ def build(workdir: Path) -> tuple[dict[str, str], list[str]]:
     notes: list[str] = []
     generated: list[tuple[str, str, str]] = []
 
-    files["dashboard.schema.json"] = dump_json(generate(workdir, DASHBOARD_TYPES_FILE, "Dashboard"))
+    files["dashboard.schema.json"] = dump_json(correct_dashboard(generate(workdir, DASHBOARD_TYPES_FILE, "Dashboard")))
     generated.append(("dashboard.schema.json", DASHBOARD_TYPES_FILE, "Dashboard"))
 
     api_versions = dashboard_api_versions(pkg_root)
@@ -211,6 +231,13 @@ def source_md(
         "",
         "The output is re-serialised with sorted keys, 2-space indent and a trailing newline,",
         "and a `$comment` naming the source is added at the top level.",
+        "",
+        "## Corrections",
+        "",
+        "Where the v1 types disagree with what Grafana saves and reads, the schema follows Grafana's code",
+        "(`correct_dashboard` in the script cites it): a panel's `links` are data links (`title`, `url`,",
+        "`targetBlank`), as the frontend's PanelModel types them and DashboardMigrator writes them, not the",
+        "DashboardLink the types name.",
         "",
         "## Files",
         "",

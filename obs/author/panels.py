@@ -84,8 +84,7 @@ def _extra(
     if custom:
         defaults["custom"] = custom
     if links:
-        # Data links (on the values), which is where Grafana keeps per-value links; panel-level links
-        # are dashboard links in Grafana's model and carry a dozen mandatory fields.
+        # Data links on the values (each series, each cell), not the panel's own header links
         defaults["links"] = list(links)
     extra: dict = {"description": description, "fieldConfig": {"defaults": defaults}}
     if options:

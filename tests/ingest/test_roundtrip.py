@@ -162,3 +162,26 @@ def test_panels_that_do_not_flow_like_sections_keep_their_places(project):
     expected = expected_document(project, project / "later.json")
     assert semantic_changes(expected, compiled(project, "gateway-ops")) == []
     assert compiled(project, "gateway-ops") == expected
+
+
+def test_old_panel_links_come_back_as_the_data_links_grafana_migrates_them_to(project):
+    """Before schemaVersion 19 a panel link pointed at a dashboard by name; DashboardMigrator's upgradePanelLink
+    makes each a data link, {url, title, targetBlank}, the form Grafana saves a panel's links in (and the build
+    checks: scripts/generate_grafana_schema.py correct_dashboard)."""
+    document = json.loads((DATA / "host-metrics-grafana5.json").read_text())
+    document["panels"][3]["links"] = [
+        {"type": "dashboard", "dashboard": "Host Overview", "title": "Host overview"},
+        {"type": "absolute", "url": "https://wiki.example/disk", "title": "Runbook", "targetBlank": True,
+         "keepTime": True},
+    ]
+    (project / "linked.json").write_text(json.dumps(document))
+    result = run_obs("import", "--root", str(project), str(project / "linked.json"))
+    assert result.exit_code == 0, result.output
+    built = run_obs("build", "--root", str(project))
+    assert built.exit_code == 0, built.output
+    panel = next(p for p in compiled(project, "host-metrics")["panels"] if p["title"] == document["panels"][3]["title"])
+    assert panel["links"] == [{"title": "Host overview", "url": "dashboard/db/host-overview"},
+                              {"targetBlank": True, "title": "Runbook",
+                               "url": "https://wiki.example/disk?$__url_time_range"}]
+    expected = expected_document(project, project / "linked.json")
+    assert semantic_changes(expected, compiled(project, "host-metrics")) == []
