@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from click.testing import CliRunner
 
 from catalog.grafana import MANAGED_TAG, Folder
 from obs.cli import main
+from obs.compile.dashboard_v2 import to_v2_spec
 from obs.core.paths import BACKUP_DIR
 from obs.deploy import apis as apis_module
 from obs.deploy import desired as desired_module
@@ -102,6 +104,13 @@ def apis_only(served):
     if served.api != "apis":
         pytest.skip(f"Grafana {served.version} does not serve the /apis obs uses ({served.why})")
     return served
+
+
+@pytest.fixture
+def v2_served(apis_only):
+    if "v2" not in apis_only.served.get(apis_module.DASHBOARD_GROUP, []):
+        pytest.skip(f"Grafana {apis_only.version} does not serve {apis_module.DASHBOARD_GROUP}/v2")
+    return apis_only
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -265,3 +274,54 @@ def test_apis_prune_with_a_concurrent_change_deletes_nothing(apis_only, target, 
     assert item.outcome == "failed" and "not deleted" in item.detail
     with Grafana(target) as grafana:
         assert apis_module.ApisStore(grafana, apis_only.namespace).get_dashboard(retired) is not None
+
+
+# --------------------------------------------------------------------------- schema v2, and saves stored as v2
+
+
+def save_as_v2(served, target, uid: str, document: dict) -> None:
+    """What a save in Grafana 13's UI does: the dashboard written back through dashboard.grafana.app/v2."""
+    with Grafana(target) as grafana:
+        store = apis_module.ApisStore(grafana, served.namespace, dashboard_version="v2")
+        live = store.get_dashboard(uid)
+        store.save_dashboard(uid, to_v2_spec(document), apis_module.client_annotations(live.annotations),
+                             live.labels, live, dry_run=False)
+
+
+def test_apis_schema_v2_deploys_and_a_second_push_writes_nothing(v2_served, target, desired, tmp_path):
+    try:
+        first = sync(target, desired, tmp_path, schema="v2")
+        assert not first.failed, [(i.uid, i.detail) for i in first.failed]
+        second = sync(target, desired, tmp_path, schema="v2")
+        assert second.writes == 0, [(i.uid, i.outcome, i.detail) for i in second.items if i.outcome != "unchanged"]
+        with Grafana(target) as grafana:
+            store = apis_module.ApisStore(grafana, v2_served.namespace)
+            assert {store.get_dashboard(uid).stored_version for uid in desired.dashboards} == {"v2"}
+    finally:
+        assert not sync(target, desired, tmp_path).failed  # back to v1 for the other scenarios
+
+
+def test_apis_a_save_stored_as_v2_is_an_edit_backed_up_and_overwritten(v2_served, target, desired, tmp_path):
+    assert not sync(target, desired, tmp_path).failed
+    uid = next(iter(desired.dashboards))
+    save_as_v2(v2_served, target, uid, dict(copy.deepcopy(desired.dashboards[uid]), refresh="5m"))
+    report = sync(target, desired, tmp_path)
+    [item] = [i for i in report.items if i.uid == uid]
+    assert item.outcome == "updated" and "stored as v2" in item.drift, item.drift  # drift, with who saved it
+    saved = json.loads(Path(item.backup).read_text())
+    assert saved["apiVersion"] == f"{apis_module.DASHBOARD_GROUP}/v2"
+    assert saved["metadata"]["annotations"]["grafana.app/folder"] == desired.folder.uid
+    with Grafana(target) as grafana:
+        assert apis_module.ApisStore(grafana, v2_served.namespace).get_dashboard(uid).stored_version == "v1"
+    assert sync(target, desired, tmp_path).writes == 0
+
+
+def test_apis_a_v2_save_without_a_change_is_not_an_edit(v2_served, target, desired, tmp_path):
+    """Grafana's own v2 -> v1 conversion of what obs pushed must compare equal to it: only converted, no edit."""
+    assert not sync(target, desired, tmp_path).failed
+    uid = next(iter(desired.dashboards))
+    save_as_v2(v2_served, target, uid, desired.dashboards[uid])
+    report = sync(target, desired, tmp_path)
+    [item] = [i for i in report.items if i.uid == uid]
+    assert item.drift == "" and not item.backup, (item.drift, item.changes)
+    assert item.outcome == "updated" and "written again as v1" in item.detail
