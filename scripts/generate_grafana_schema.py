@@ -120,7 +120,28 @@ def correct_dashboard(schema: dict) -> dict:
         "type": "object",
     }
     definitions["Panel"]["properties"]["links"]["items"] = {"$ref": "#/definitions/PanelLink"}
-    schema["$comment"] += " Corrected where Grafana saves otherwise: panel links are DataLinks (correct_dashboard)."
+
+    # Annotations: the types know only the built-in one ("TODO.. this should just be a normal query target", on
+    # AnnotationQuery.target). A datasource's annotation keeps its query in `target` and its own options beside
+    # the common fields (Prometheus: titleFormat, tagKeys, textFormat, useValueForTime, and expr and step before
+    # prepareAnnotation moves them into target; packages/grafana-prometheus/src/annotations.ts), which v2 keeps
+    # as AnnotationQuerySpec.legacyOptions. The built-in target's fields stay typed, not required.
+    target = definitions["AnnotationTarget"]
+    target.pop("required", None)
+    target["additionalProperties"] = True
+    definitions["AnnotationQuery"]["additionalProperties"] = True
+
+    # Interval variables: Grafana saves their automatic option (auto, auto_count, auto_min: IntervalVariableModel
+    # in public/app/features/variables/types.ts; v2's IntervalVariableSpec), which VariableModel lacks.
+    variable = definitions["VariableModel"]["properties"]
+    variable["auto"] = {"description": "Interval variable: offer an automatic interval", "type": "boolean"}
+    variable["auto_count"] = {"description": "Interval variable: how many intervals the range is cut into",
+                              "type": "number"}
+    variable["auto_min"] = {"description": "Interval variable: the shortest automatic interval", "type": "string"}
+
+    schema["$comment"] += (" Corrected where Grafana saves otherwise (correct_dashboard): panel links are data links,"
+                           " annotations keep their datasource's query and options, interval variables their"
+                           " automatic option.")
     return schema
 
 
@@ -237,7 +258,9 @@ def source_md(
         "Where the v1 types disagree with what Grafana saves and reads, the schema follows Grafana's code",
         "(`correct_dashboard` in the script cites it): a panel's `links` are data links (`title`, `url`,",
         "`targetBlank`), as the frontend's PanelModel types them and DashboardMigrator writes them, not the",
-        "DashboardLink the types name.",
+        "DashboardLink the types name; an annotation keeps its datasource's query in `target` and that",
+        "datasource's options beside it (the types know only the built-in annotation); an interval variable",
+        "keeps `auto`, `auto_count` and `auto_min`.",
         "",
         "## Files",
         "",

@@ -215,6 +215,16 @@ def check_promql(document: dict[str, Any]) -> list[Finding]:
             error = parse_error(str(target["expr"]), samples)
             if error:
                 findings.append(([*path, "targets", index, "expr"], f"PromQL does not parse: {error}"))
+    for index, annotation in enumerate((document.get("annotations") or {}).get("list") or []):
+        # a Prometheus annotation's query: in `target` (prepareAnnotation moves it there), or `expr` before that
+        datasource = annotation.get("datasource") if isinstance(annotation, dict) else None
+        if not (isinstance(datasource, dict) and datasource.get("type") == "prometheus"):
+            continue
+        target = annotation.get("target") if isinstance(annotation.get("target"), dict) else {}
+        for at, expr in ((["target", "expr"], target.get("expr")), (["expr"], annotation.get("expr"))):
+            error = parse_error(str(expr), samples) if expr else None
+            if error:
+                findings.append((["annotations", "list", index, *at], f"PromQL does not parse: {error}"))
     for index, variable in enumerate((document.get("templating") or {}).get("list") or []):
         if variable.get("type") != "query":
             continue

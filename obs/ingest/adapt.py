@@ -40,9 +40,6 @@ NOT_IN_MODEL: tuple[tuple[str, tuple[str, ...], Any, str], ...] = (
     ("row", ("targets",), None, "schema 36 gives every panel a query, rows too; a row runs none"),
     ("variable", ("definition",), None, "a copy of the query the variables page shows"),
     ("variable", ("queryValue",), None, "what the variable editor typed, before it was applied"),
-    ("interval", ("auto",), (False,), "the interval variable's automatic option, off"),
-    ("interval", ("auto_count",), (30,), "used only by the automatic option, which is off"),
-    ("interval", ("auto_min",), ("10s",), "used only by the automatic option, which is off"),
     ("table", ("options", "footer"), _footer_off, "the table footer of Grafana 11 and older, switched off"),
 )
 # Settings whose value is what their absence means to Grafana 13, dropped so that the builders (which write
@@ -51,6 +48,9 @@ SAME_AS_ABSENT: tuple[tuple[str, tuple[str, ...], Any, str], ...] = (
     ("stat", ("options", "text"), {}, "no text sizes set, as without it"),
     ("panel", ("fieldConfig", "defaults", "links"), [], "no data links, as without it"),
     ("variable", ("skipUrlSync",), False, "the value kept in the URL, as without it"),
+    ("interval", ("auto",), False, "the interval variable's automatic option off, as without it"),
+    ("interval", ("auto_count",), 30, "the default count, and read only by the automatic option"),
+    ("interval", ("auto_min",), "10s", "the default minimum, and read only by the automatic option"),
     ("variable", ("current", "selected"), (True, False), "Grafana 13 reads the text and value of a variable's "
      "current value only (dashboard-scene/serialization/transformSaveModelToScene.ts)"),
 )

@@ -119,13 +119,14 @@ def test_two_files_of_one_dashboard(project):
 
 
 def test_what_the_pinned_model_cannot_hold_is_refused(project):
-    """Grafana 13's model has no field for an interval variable's automatic option: when it is on, the import
-    cannot drop it and says so."""
-    document = json.loads((DATA / "gateway-grafana7.json").read_text())
-    document["templating"]["list"][2]["auto"] = True
-    [line] = refused(project, write(project, "auto.json", document))
-    assert line == ("error: auto.json: dashboard 'gateway-ops': $.templating.list[2].auto: variable 'window': auto "
-                    "True is not in Grafana 13's dashboard model, and obs build would refuse it")
+    """Grafana 13's model has no field for Grafana 11's table footer: switched off the import drops it, shown
+    it cannot, and says so."""
+    document = json.loads((DATA / "evaluation-quality-grafana11.json").read_text())
+    document["panels"][5]["options"]["footer"] = {"show": True, "reducer": ["sum"], "fields": ""}
+    [line] = refused(project, write(project, "footer.json", document))
+    assert line == ("error: footer.json: dashboard 'eval-quality': $.panels[5].options.footer: panel 6: footer "
+                    "{'show': True, 'reducer': ['sum'], 'fields': ''} is not in Grafana 13's dashboard model, and obs "
+                    "build would refuse it")
 
 
 def test_nothing_to_import_is_a_usage_error(project):

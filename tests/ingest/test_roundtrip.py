@@ -185,3 +185,35 @@ def test_old_panel_links_come_back_as_the_data_links_grafana_migrates_them_to(pr
                                "url": "https://wiki.example/disk?$__url_time_range"}]
     expected = expected_document(project, project / "linked.json")
     assert semantic_changes(expected, compiled(project, "host-metrics")) == []
+
+
+def test_a_prometheus_annotation_and_an_automatic_interval_come_back_as_they_were(project):
+    """What Grafana 13 saves that its v1 types do not describe (scripts/generate_grafana_schema.py
+    correct_dashboard): a Prometheus annotation (its query in `target`, the plugin's options beside it) and an
+    interval variable with its automatic option on. Imported, built, and the same dashboard."""
+    document = json.loads((DATA / "evaluation-quality-grafana11.json").read_text())
+    annotation = {"datasource": {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}, "enable": True,
+                  "iconColor": "purple", "name": "Worker restarts",
+                  "target": {"expr": 'changes(process_start_time_seconds{job="celery-worker"}[5m]) > 0',
+                             "interval": "60s", "refId": "Anno"},
+                  "titleFormat": "worker restarted", "tagKeys": "instance", "textFormat": "",
+                  "useValueForTime": False}
+    window = {"auto": True, "auto_count": 20, "auto_min": "30s", "hide": 0, "label": "Window", "name": "window",
+              "current": {"text": "auto", "value": "$__auto_interval_window"}, "query": "1m,5m", "refresh": 2,
+              "type": "interval", "options": [{"selected": True, "text": "auto", "value": "$__auto_interval_window"},
+                                              {"selected": False, "text": "1m", "value": "1m"},
+                                              {"selected": False, "text": "5m", "value": "5m"}]}
+    document["annotations"]["list"].append(annotation)
+    document["templating"]["list"].append(window)
+    (project / "annotated.json").write_text(json.dumps(document))
+    result = run_obs("import", "--root", str(project), str(project / "annotated.json"))
+    assert result.exit_code == 0, result.output
+    built = run_obs("build", "--root", str(project))
+    assert built.exit_code == 0, built.output
+    dashboard = compiled(project, "eval-quality")
+    assert dashboard["annotations"]["list"][-1] == {**annotation, "datasource": {"type": "prometheus",
+                                                                                "uid": "obs-prometheus"}}
+    [variable] = [v for v in dashboard["templating"]["list"] if v["name"] == "window"]
+    assert (variable["auto"], variable["auto_count"], variable["auto_min"]) == (True, 20, "30s")
+    expected = expected_document(project, project / "annotated.json")
+    assert semantic_changes(expected, dashboard) == [] and dashboard == expected
