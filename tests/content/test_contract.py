@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import yaml
@@ -132,13 +133,22 @@ def test_titles_are_unique_within_each_dashboard():
 
 
 def test_failures_by_error_type_link_to_the_traces_of_their_error_type():
+    """Read as a browser reads the link once Grafana has filled its variables (template_srv: `percentencode`
+    encodes the value): the TraceQL's `&&` and the clicked value's own `&` stay inside the panes parameter."""
     document = dashboards()["obs-evaluation-analytics"]
     [panel] = [p for p, _ in panels_with_paths(document) if p["title"] == "Failures by error type"]
     links = panel["fieldConfig"]["defaults"]["links"]
-    state = json.loads(links[0]["url"].removeprefix("/explore?left="))
+    clicked = "rate_limit & retry"
+    url = urlsplit(links[0]["url"].replace("${__field.labels.error_type:percentencode}", quote(clicked, safe=""))
+                   .replace("${__from}", "1700000000000").replace("${__to}", "1700003600000"))
+    query = parse_qs(url.query)
+    assert url.path == "/explore" and query["schemaVersion"] == ["1"]  # the URL form Grafana 10.2+ writes
+    [state] = json.loads(query["panes"][0]).values()
     assert state["queries"][0]["query"] == \
-        '{name="evaluate_single_case" && status=error && span.error.type="${__field.labels.error_type}"}'
-    assert state["datasource"] == "obs-tempo"
+        f'{{name="evaluate_single_case" && status=error && span.error.type="{clicked}"}}'
+    assert state["datasource"] == "obs-tempo" and state["queries"][0]["datasource"] == {"type": "tempo",
+                                                                                      "uid": "obs-tempo"}
+    assert state["range"] == {"from": "1700000000000", "to": "1700003600000"}
 
 
 def test_restarts_count_both_kinds_and_firing_alerts_say_since_when():
