@@ -4,8 +4,9 @@ the real systems emit (obs/run/demo_exporter.py: client_python for the worker, c
 and Tempo's metrics): every panel shows data, every rule evaluates, every target meets the
 metrics contract, and the panels' queries return the truth injected through the demo exporters (a restart counted
 once, memory not doubled across one, a known failure share, a P95 within one bucket of a known latency
-distribution). Degrading the worker drives the evaluation alerts, and alerts reach the receiver the routing tree
-names, with only the warning that repeats the critical inhibited.
+distribution, a known share over the SLO's windows for the error budget and burn rates). Degrading the worker
+drives the evaluation alerts, and alerts reach the receiver the routing tree names, with only the warning that
+repeats the critical inhibited.
 
 One stack for the module, on free loopback ports, with 2 s scrape and evaluation intervals.
 Run alone with `pytest -m e2e`.
@@ -28,7 +29,7 @@ from obs.check.promql import substitute
 from obs.check.tools import find_tool
 from obs.core.paths import ALERTMANAGER_FILE, DASHBOARD_DIR
 from obs.run import verify as verifying
-from obs.run.demo_exporter import DemoExporter, Latency
+from obs.run.demo_exporter import TICK_SECONDS, CadvisorSimulation, DemoExporter, Latency
 from obs.run.local_stack import LocalStack, missing_binaries
 from obs.run.verify import Prometheus, wait_until
 
@@ -42,15 +43,22 @@ if missing_binaries():
         pytest.fail(reason, pytrace=False)
     pytest.skip(reason, allow_module_level=True)
 
+SCRAPE_INTERVAL = "2s"  # Prometheus's scrape and rule-evaluation interval for the module's stack
 RATE_INTERVAL = "10s"
 MIB = 2**20
+
+
+def seconds(duration: str) -> float:
+    from catalog import thresholds as t
+
+    return t.seconds(duration)
 
 
 @pytest.fixture(scope="module")
 def stack(request):
     from helpers import REPO
 
-    with LocalStack(REPO, interval="2s", group_wait="1s") as running, spans_flowing(running):
+    with LocalStack(REPO, interval=SCRAPE_INTERVAL, group_wait="1s") as running, spans_flowing(running):
         yield running
 
 
@@ -126,18 +134,38 @@ def ready(stack, prometheus):
     return latest["report"]
 
 
-def panel_values(prometheus: Prometheus, uid: str, title: str, *, window: str = "60s",
-                 ref: str = "A") -> list[tuple[dict[str, str], float]]:
-    """What a panel's query returns now, as Grafana would run it: (labels, value) per series."""
+def panel_targets(uid: str, title: str) -> tuple[dict, list[dict]]:
+    """The compiled dashboard and the targets of its panel `title`."""
     from helpers import REPO
 
     document = json.loads((REPO / DASHBOARD_DIR / f"{uid}.json").read_text())
     [panel] = [p for p in document["panels"] if p.get("title") == title]
-    [target] = [t for t in panel["targets"] if t["refId"] == ref]
+    return document, panel["targets"]
+
+
+def panel_expr(prometheus: Prometheus, uid: str, title: str, *, window: str = "60s", ref: str = "A") -> str:
+    """A panel's query with its variables filled in as Grafana would ("All", the suite's rate interval)."""
+    document, targets = panel_targets(uid, title)
+    [target] = [t for t in targets if t["refId"] == ref]
     values = verifying.variable_values(prometheus, document)
-    expr = substitute(target["expr"], {**values, "__rate_interval": RATE_INTERVAL, "__range": window})
+    return substitute(target["expr"], {**values, "__rate_interval": RATE_INTERVAL, "__range": window})
+
+
+def panel_values(prometheus: Prometheus, uid: str, title: str, *, window: str = "60s",
+                 ref: str = "A") -> list[tuple[dict[str, str], float]]:
+    """What a panel's query returns now, as Grafana would run it: (labels, value) per series."""
+    expr = panel_expr(prometheus, uid, title, window=window, ref=ref)
     result = prometheus.get("/api/v1/query", query=expr, time=time.time())["result"]
     return [(series["metric"], float(series["value"][1])) for series in result]
+
+
+def panel_series(prometheus: Prometheus, uid: str, title: str, start: float, end: float, *, step: float = 1.0,
+                 ref: str = "A") -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
+    """What a time-series panel draws from `start` to `end`, as Grafana runs it (a range query, a point a
+    `step`): (labels, [(time, value)...]) per series."""
+    expr = panel_expr(prometheus, uid, title, ref=ref)
+    result = prometheus.get("/api/v1/query_range", query=expr, start=start, end=end, step=step)["result"]
+    return [(series["metric"], [(float(at), float(value)) for at, value in series["values"]]) for series in result]
 
 
 def alert_states(prometheus: Prometheus) -> dict[str, str]:
@@ -219,10 +247,12 @@ def test_obs_verify_fails_on_a_panel_with_a_wrong_label(stack, ready, project):
 def test_restarts_are_counted_once_and_memory_is_not_doubled(stack, prometheus, ready):
     """grafana restarted by the restart policy (a new set of series, container_label_restartcount="1"), tempo
     restarted by hand (same series, counters from zero). grafana's memory is pinned at 60 MiB across its restart:
-    with cAdvisor's own timestamps honoured, the old series would linger for 5 minutes and count it twice."""
+    with cAdvisor's own timestamps honoured, the old series would linger for 5 minutes and count it twice. The
+    "Container restarts" time series counts each restart once, in the rate windows that hold it, and nothing else."""
     cadvisor = stack.exporters["cadvisor"].simulation
     cadvisor.set_memory("grafana", 60 * MIB)
     time.sleep(5)  # a few scrapes of the pinned value under the old labels
+    restarted_at = time.time()
     cadvisor.restart("grafana", policy=True)
     cadvisor.restart("tempo", policy=False)
 
@@ -242,6 +272,32 @@ def test_restarts_are_counted_once_and_memory_is_not_doubled(stack, prometheus, 
     grafana = 'container_memory_working_set_bytes{name="obs-monitoring-grafana-1"}'
     series = prometheus.get("/api/v1/query", query=grafana)
     assert [s["metric"].get("container_label_restartcount") for s in series["result"]] == ["1"]
+
+    # "Container restarts" draws, at each time t, the restarts in its rate window (t - 10 s, t]: a restart shows
+    # while the window holds both the last sample before it (timestamp L) and the first after it (F), from F to
+    # L + 10 s, as exactly 1. cAdvisor stamps a sample with its collection time, at most one housekeeping period
+    # and a tick before the scrape that reads it, so L is later than the restart minus one scrape interval minus
+    # that (`stale`), and F is at the latest the first scrape after the restart. Hence: 0 before the restart and
+    # from a window after it; 1 throughout [restart + scrape interval, restart + window - scrape interval -
+    # stale), half a second in from each end for the simulation's and Prometheus's scheduling on the shared cores;
+    # never 2 (a restart counted twice); 0 for every other container all along.
+    window, scrape = seconds(RATE_INTERVAL), seconds(SCRAPE_INTERVAL)
+    stale, slack = CadvisorSimulation.HOUSEKEEPING_SECONDS + TICK_SECONDS, 0.5
+    start, end = restarted_at - 2 * scrape, restarted_at + window + 2 * scrape
+    time.sleep(max(0.0, end + scrape - time.time()))  # the last point's samples scraped
+    drawn = {labels.get("name", ""): points for labels, points in
+             panel_series(prometheus, "obs-container-overview", "Container restarts", start, end)}
+    assert set(drawn) == set(counted), drawn.keys()
+    for name, points in drawn.items():
+        if name not in ("obs-monitoring-grafana-1", "obs-monitoring-tempo-1"):
+            assert {value for _, value in points} == {0}, (name, points)
+            continue
+        assert max(value for _, value in points) == 1, (name, points)
+        assert all(value == 0 for at, value in points if at < restarted_at or at >= restarted_at + window), \
+            (name, points)
+        shown = [value for at, value in points
+                 if restarted_at + scrape + slack <= at < restarted_at + window - scrape - stale - slack]
+        assert shown and set(shown) == {1}, (name, points)
 
 
 def test_oom_kills_are_counted(stack, prometheus, ready):
@@ -270,11 +326,14 @@ def test_a_known_failure_share_and_latency_distribution_come_out_of_the_panels(s
     """The worker fails exactly one evaluation in ten, evaluations take uniform(20 s, 40 s) (P95 = 39 s, in the
     30-45 s bucket), 20 a second. Once the evaluations started before the change have completed, the panels read
     the truth: the failure and success rates to within 2 points, P95 in the bucket of the truth (or the next one),
-    the in-flight count near rate x mean duration."""
+    the in-flight count near rate x mean duration; and the time series draw it at every point of a settled window:
+    evaluations per minute by outcome, the success and failure rates."""
     from catalog import metrics as m
 
     worker = stack.exporters["celery-worker"]
-    worker.settings.update(failure_rate=0.1, evaluations_per_second=20, latency=Latency("uniform", 20, 40))
+    per_second, share, latency = 20, 0.1, Latency("uniform", 20, 40)
+    injected = time.time()
+    worker.settings.update(failure_rate=share, evaluations_per_second=per_second, latency=latency)
     try:
         time.sleep(40 + 12)  # the slowest evaluation of before has completed, and a rate window has passed since
         [(_, failure)] = panel_values(prometheus, "obs-evaluation-analytics", "Failure rate now")
@@ -294,8 +353,96 @@ def test_a_known_failure_share_and_latency_distribution_come_out_of_the_panels(s
                     panel_values(prometheus, "obs-evaluation-analytics", "P95 processing time by model")}
         assert set(by_model) == {"gpt-4o", "claude-sonnet-4"}
         assert all(30 < value <= 45 for value in by_model.values()), by_model
+
+        # The time series, point by point over a full rate window once every window holds only the new regime
+        # (the evaluations of before done, the completion rate steady: the slowest takes `latency.b`).
+        #   A rate over the 10 s window is the increase between its first and last samples, 4 scrape intervals
+        # (8 s, `span`) apart, over that span: Prometheus's extrapolation adds back exactly the 2 s the window holds
+        # beyond the samples (neither end is more than 1.1 intervals from a sample). 20 a second is 160 starts in
+        # the span, 16 of them failing. A reading lags the exporter's count by less than its tick period, and on
+        # the shared cores a tick may run one period late: the two readings of a span are off by up to 2 ticks,
+        # `per_second x 2 x TICK_SECONDS` = 10 evaluations, 75 a minute. A completion is a start one duration
+        # earlier, the durations the golden-ratio quantiles of the latency (obs/run/demo_exporter.py Latency):
+        # their spread moves up to 5 more completions in or out of a span (a simulation of the exporter at every
+        # scrape phase: at most 5.3). Failures are one start in ten, so 10 evaluations of lag hold at most one at
+        # each end, and the spread moves up to 2: 4 failures, 30 a minute. The success and failure rates are the
+        # "now" stats' queries, with their tolerances: a share moves with the spread only (the lag moves starts,
+        # successes and failures alike): 3 failures of 160 is 0.019 (< 0.02), 8 of 160 starts is 0.05.
+        span = seconds(RATE_INTERVAL) - seconds(SCRAPE_INTERVAL)
+        lag = per_second * 2 * TICK_SECONDS
+        settled = injected + latency.b + seconds(RATE_INTERVAL)
+        time.sleep(max(0.0, settled + seconds(RATE_INTERVAL) - time.time()))
+        end = time.time()
+
+        def drawn(title: str, ref: str = "A") -> list[float]:
+            [(_, points)] = panel_series(prometheus, "obs-evaluation-analytics", title, settled, end, ref=ref)
+            assert len(points) >= seconds(RATE_INTERVAL), (title, ref, points)
+            return [value for _, value in points]
+
+        expected = {"started": (60 * per_second, 60 * lag / span),
+                    "succeeded": (60 * per_second * (1 - share), 60 * (lag + 5) / span),
+                    "failed": (60 * per_second * share, 60 * 4 / span)}
+        _, targets = panel_targets("obs-evaluation-analytics", "Evaluations per minute by outcome")
+        assert {target["legendFormat"] for target in targets} == set(expected)
+        for target in targets:
+            truth, tolerance = expected[target["legendFormat"]]
+            values = drawn("Evaluations per minute by outcome", target["refId"])
+            assert all(abs(value - truth) <= tolerance for value in values), (target["legendFormat"], truth, values)
+        assert all(abs(value - (1 - share)) <= 0.05 for value in drawn("Success rate")), drawn("Success rate")
+        assert all(abs(value - share) <= 0.02 for value in drawn("Failure rate")), drawn("Failure rate")
     finally:
         worker.settings.update(failure_rate=0.005, evaluations_per_second=4, latency=Latency())
+
+
+def test_the_error_budget_and_burn_rates_read_a_known_failure_share_over_the_slo_windows(stack, prometheus, ready):
+    """The error budget and the burn rates are ratios over the SLO's long windows (1h, 6h, 3d, 30d), which here hold
+    the whole life of the stack, whatever the tests before injected. The worker reports a bulk of evaluations
+    completed at once, failing in a known share, a quarter of the budget, and so many that the history does not
+    count: every long window's error ratio is then that share, the burn rates a quarter, the budget 75% left."""
+    from catalog import promql as q
+    from catalog import thresholds as t
+
+    slo = t.EVALUATION_SLO
+    worker = stack.exporters["celery-worker"]
+    share, count = slo.budget / 4, 10**9
+    # What the windows hold besides the bulk: every evaluation this worker started before it (the worker is the
+    # stack's own: the test that replaces it runs later), at most `history`, failing in any share. The bulk
+    # fails exactly floor(share x count) +- 1 (the exporter's rule), the evaluations after it fail in the share
+    # to within one. So failed / completed is the share to within (history + 2) / count. rate() over a window
+    # scales each series' increase by the same extrapolation (the worker's series share their scrapes), except
+    # at the start, where it extrapolates a series whose first sample v0 is above zero by at most
+    # v0 / increase <= history / count of the span: up to that much again, on each side of the ratio.
+    history = worker.simulation.started
+    ratio_tolerance = (history + 2) / count + 2 * history / count
+    assert ratio_tolerance < share / 10, (history, count)  # the bulk drowns the history
+    worker.settings.update(failure_rate=share)
+    try:
+        worker.simulation.complete_at_once(count)
+
+        def recorded(name: str) -> list[float]:
+            return [float(s["value"][1]) for s in prometheus.get("/api/v1/query", query=name)["result"]]
+
+        # Scraped, and the SLO's recording rules evaluated on it (one group: its rules see the same samples).
+        assert wait_until(lambda: all(min(recorded(q.slo_completed(row.long)), default=0) >= count
+                                      for row in slo.windows), timeout=30, interval=1), \
+            {row.long: recorded(q.slo_completed(row.long)) for row in slo.windows}
+        recorded_at = time.time()
+        time.sleep(2 * seconds(SCRAPE_INTERVAL))  # a few points for the time series, each on a recorded value
+        end = time.time()
+
+        burn, left = share / slo.budget, 1 - share / slo.budget
+        tolerance = ratio_tolerance / slo.budget
+        [(_, remaining)] = panel_values(prometheus, "obs-evaluation-analytics", "Error budget remaining")
+        assert abs(remaining - left) <= tolerance, (remaining, left, tolerance)
+        for title, truth in (("Error budget remaining over time", left), ("Error budget burn rate", burn)):
+            _, targets = panel_targets("obs-evaluation-analytics", title)
+            for target in targets:
+                [(_, points)] = panel_series(prometheus, "obs-evaluation-analytics", title, recorded_at, end,
+                                             ref=target["refId"])
+                assert points and all(abs(value - truth) <= tolerance for _, value in points), \
+                    (title, target["legendFormat"], truth, tolerance, points)
+    finally:
+        worker.settings.update(failure_rate=0.005)
 
 
 def test_the_watchdog_fires_and_reaches_the_dead_man_receiver(stack, prometheus, repo, ready):
