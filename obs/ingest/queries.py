@@ -21,6 +21,7 @@ querydata/response.go, getName) makes these the same query:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 AGGREGATIONS = ("sum", "min", "max", "avg", "count", "group", "stddev", "stdvar")
@@ -131,8 +132,8 @@ def _strip_parens(text: str) -> str:
     return text
 
 
-def _closing(text: str, start: int) -> int:
-    """The index of the bracket closing the one at `start` (-1: none), skipping strings."""
+def _outside_strings(text: str, start: int = 0) -> Iterator[tuple[int, str, int]]:
+    """(index, character, bracket depth once it is read) of each character outside PromQL's string literals."""
     depth, quote, index = 0, None, start
     while index < len(text):
         char = text[index]
@@ -143,36 +144,23 @@ def _closing(text: str, start: int) -> int:
                 quote = None
         elif char in "\"'`":
             quote = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-            if depth == 0:
-                return index
+        else:
+            if char in "([{":
+                depth += 1
+            elif char in ")]}":
+                depth -= 1
+            yield index, char, depth
         index += 1
-    return -1
+
+
+def _closing(text: str, start: int) -> int:
+    """The index of the bracket closing the one at `start` (-1: none), skipping strings."""
+    return next((index for index, char, depth in _outside_strings(text, start) if char in ")]}" and depth == 0), -1)
 
 
 def _top_level(text: str) -> list[tuple[int, str]]:
     """(index, character) of what is outside brackets and strings."""
-    out, depth, quote, index = [], 0, None, 0
-    while index < len(text):
-        char = text[index]
-        if quote:
-            if char == "\\":
-                index += 1
-            elif char == quote:
-                quote = None
-        elif char in "\"'`":
-            quote = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif depth == 0:
-            out.append((index, char))
-        index += 1
-    return out
+    return [(index, char) for index, char, depth in _outside_strings(text) if depth == 0 and char not in "([{)]}"]
 
 
 def _split_arithmetic(text: str) -> list[str] | None:
