@@ -35,9 +35,12 @@ def write_backup(directory: Path, kind: str, uid: str, version: int | str | None
     Raises OSError when it cannot be written."""
     data = (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
     target = directory / backup_name(kind, uid, version, obj)
-    if target.is_file() and target.read_bytes() != data:
-        target = target.with_name(f"{target.stem}-sha256-{hashlib.sha256(data).hexdigest()[:16]}.json")
-    if target.is_file() and target.read_bytes() == data:
+    existing = target.read_bytes() if target.is_file() else None
+    if existing == data:
         return Backup(target, written=False)
+    if existing is not None:
+        target = target.with_name(f"{target.stem}-sha256-{hashlib.sha256(data).hexdigest()[:16]}.json")
+        if target.is_file():  # named by its content: this very object
+            return Backup(target, written=False)
     write_bytes_atomic(target, data)
     return Backup(target, written=True)
